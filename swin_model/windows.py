@@ -1,0 +1,296 @@
+"""Window geometry of the Swin Transformer: the single source of truth.
+
+Everything that depends on how tokens are grouped lives here: the patch grid and its
+padding, padding to a multiple of the window, window partition and reverse, the effective
+window and shift per stage, the cyclic shift, the nine shift regions (numbered as the
+official ``img_mask``), the 0/-100 attention mask, the 2x2 patch-merging order and the
+relative position index. The model and every view call these functions.
+
+Grids are row-major: a token at (row, col) of an ``height x width`` grid has index
+``row * width + col``; windows are numbered row-major too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import SwinConfig
+
+__all__ = [
+    "MASK_VALUE",
+    "MERGE_OFFSETS",
+    "StageGeometry",
+    "attention_mask",
+    "cyclic_shift",
+    "effective_window",
+    "lecture_region_map",
+    "merge_patches",
+    "official_to_lecture_region",
+    "pad_amount",
+    "pad_feature_map",
+    "pad_image",
+    "patch_grid",
+    "region_map",
+    "relative_position_index",
+    "reverse_cyclic_shift",
+    "stage_geometry",
+    "stage_resolutions",
+    "window_index_map",
+    "window_partition",
+    "window_reverse",
+]
+
+MASK_VALUE = -100.0
+"""What the official mask adds to the logits of pairs from different regions."""
+
+MERGE_OFFSETS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1), (1, 1))
+"""(row, col) offsets of x0, x1, x2, x3 in each 2x2 group, in concatenation order:
+x0 = [0::2, 0::2], x1 = [1::2, 0::2], x2 = [0::2, 1::2], x3 = [1::2, 1::2]."""
+
+ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
+
+
+# --- sizes ---------------------------------------------------------------------------------
+
+def pad_amount(size: int, multiple: int) -> int:
+    """How many cells must be added to ``size`` to reach a multiple of ``multiple``."""
+    if multiple < 1:
+        raise ValueError(f"multiple must be >= 1, got {multiple}")
+    return (multiple - size % multiple) % multiple
+
+
+def patch_grid(img_height: int, img_width: int, patch_size: int) -> tuple[int, int]:
+    """Token grid (rows, cols) of an image after padding it to a multiple of the patch."""
+    if img_height < 1 or img_width < 1:
+        raise ValueError(f"image size must be positive, got {img_height}x{img_width}")
+    return -(-img_height // patch_size), -(-img_width // patch_size)
+
+
+def stage_resolutions(grid_height: int, grid_width: int, num_stages: int) -> list[tuple[int, int]]:
+    """Token grid of each stage: every merge halves the grid, rounding up (odd sizes are
+    padded by one row or column before merging)."""
+    sizes = [(grid_height, grid_width)]
+    for _ in range(num_stages - 1):
+        height, width = sizes[-1]
+        sizes.append(((height + 1) // 2, (width + 1) // 2))
+    return sizes
+
+
+def effective_window(height: int, width: int, window_size: int, shift_size: int) -> tuple[int, int]:
+    """The official rule: a feature map no larger than the window gets one window of
+    side min(height, width) and no shift. Returns (window, shift)."""
+    if min(height, width) <= window_size:
+        return min(height, width), 0
+    return window_size, shift_size
+
+
+@dataclass(frozen=True)
+class StageGeometry:
+    """Where the windows of one stage fall.
+
+    ``height x width`` is the stage's token grid, ``padded_height x padded_width`` the grid
+    after padding to a multiple of ``window_size`` (the effective window). ``shift_size`` is
+    the shift of the stage's odd (SW-MSA) blocks; even blocks never shift. ``stride`` is the
+    side of one token in input pixels.
+    """
+
+    stage: int
+    height: int
+    width: int
+    window_size: int
+    shift_size: int
+    padded_height: int
+    padded_width: int
+    channels: int
+    num_heads: int
+    depth: int
+    stride: int
+    window_shrunk: bool
+
+    @property
+    def windows_per_column(self) -> int:
+        return self.padded_height // self.window_size
+
+    @property
+    def windows_per_row(self) -> int:
+        return self.padded_width // self.window_size
+
+    @property
+    def num_windows(self) -> int:
+        return self.windows_per_column * self.windows_per_row
+
+    @property
+    def tokens_per_window(self) -> int:
+        return self.window_size * self.window_size
+
+    def block_shift(self, block: int) -> int:
+        """The shift used by block ``block`` (0-based): W-MSA on even, SW-MSA on odd blocks."""
+        return self.shift_size if block % 2 == 1 else 0
+
+
+def stage_geometry(config: SwinConfig, img_height: int | None = None,
+                   img_width: int | None = None) -> list[StageGeometry]:
+    """Geometry of every stage for an input of ``img_height x img_width`` pixels
+    (``config.img_size`` square when omitted)."""
+    img_height = config.img_size if img_height is None else img_height
+    img_width = img_height if img_width is None else img_width
+    grid = patch_grid(img_height, img_width, config.patch_size)
+    geometries = []
+    for stage, (height, width) in enumerate(stage_resolutions(*grid, config.num_stages)):
+        window, shift = effective_window(height, width, config.window_size, config.shift_size)
+        geometries.append(StageGeometry(
+            stage=stage,
+            height=height,
+            width=width,
+            window_size=window,
+            shift_size=shift,
+            padded_height=height + pad_amount(height, window),
+            padded_width=width + pad_amount(width, window),
+            channels=config.stage_dim(stage),
+            num_heads=config.num_heads[stage],
+            depth=config.depths[stage],
+            stride=config.patch_size * 2**stage,
+            window_shrunk=window < config.window_size,
+        ))
+    return geometries
+
+
+# --- padding -------------------------------------------------------------------------------
+
+def pad_image(pixels: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """Zero-pad (batch, channels, H, W) at the bottom and right to a multiple of the patch."""
+    pad_bottom = pad_amount(pixels.shape[-2], patch_size)
+    pad_right = pad_amount(pixels.shape[-1], patch_size)
+    if pad_bottom or pad_right:
+        pixels = F.pad(pixels, (0, pad_right, 0, pad_bottom))
+    return pixels
+
+
+def pad_feature_map(features: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Zero-pad (batch, H, W, C) at the bottom and right so H and W divide by ``multiple``."""
+    pad_bottom = pad_amount(features.shape[1], multiple)
+    pad_right = pad_amount(features.shape[2], multiple)
+    if pad_bottom or pad_right:
+        features = F.pad(features, (0, 0, 0, pad_right, 0, pad_bottom))
+    return features
+
+
+# --- partition and shift -------------------------------------------------------------------
+
+def window_partition(features: torch.Tensor, window_size: int) -> torch.Tensor:
+    """(batch, H, W, C) -> (batch * num_windows, M, M, C), windows row-major per image."""
+    batch, height, width, channels = features.shape
+    grid = features.view(batch, height // window_size, window_size,
+                         width // window_size, window_size, channels)
+    return grid.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size, window_size, channels)
+
+
+def window_reverse(windows: torch.Tensor, window_size: int, height: int, width: int) -> torch.Tensor:
+    """(batch * num_windows, M, M, C) -> (batch, H, W, C); the inverse of window_partition."""
+    channels = windows.shape[-1]
+    grid = windows.view(-1, height // window_size, width // window_size,
+                        window_size, window_size, channels)
+    return grid.permute(0, 1, 3, 2, 4, 5).reshape(-1, height, width, channels)
+
+
+def window_index_map(height: int, width: int, window_size: int) -> np.ndarray:
+    """(height, width) int array: the row-major index of the window holding each token.
+    ``height`` and ``width`` are multiples of ``window_size`` (pad first)."""
+    rows = np.arange(height) // window_size
+    cols = np.arange(width) // window_size
+    return rows[:, None] * (width // window_size) + cols[None, :]
+
+
+def _roll(grid: ArrayOrTensor, shift: int, dims: tuple[int, int]) -> ArrayOrTensor:
+    if shift == 0:
+        return grid
+    if isinstance(grid, np.ndarray):
+        return np.roll(grid, (shift, shift), axis=dims)
+    return torch.roll(grid, shifts=(shift, shift), dims=dims)
+
+
+def cyclic_shift(grid: ArrayOrTensor, shift_size: int, dims: tuple[int, int] = (1, 2)) -> ArrayOrTensor:
+    """Roll up and left by ``shift_size``: the top rows and left columns wrap to the bottom and
+    right. ``dims`` are the (row, col) axes: (1, 2) for (batch, H, W, C), (0, 1) for (H, W)."""
+    return _roll(grid, -shift_size, dims)
+
+
+def reverse_cyclic_shift(grid: ArrayOrTensor, shift_size: int,
+                         dims: tuple[int, int] = (1, 2)) -> ArrayOrTensor:
+    """Undo :func:`cyclic_shift`: roll down and right by ``shift_size``."""
+    return _roll(grid, shift_size, dims)
+
+
+# --- regions and mask ----------------------------------------------------------------------
+
+def _axis_regions(size: int, window_size: int, shift_size: int) -> np.ndarray:
+    """Slice index 0, 1, 2 of each position along one axis, as the official slices
+    (0, -M), (-M, -s), (-s, None)."""
+    index = np.arange(size)
+    return (index >= size - window_size).astype(np.int64) + (index >= size - shift_size)
+
+
+def region_map(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
+    """(height, width) int64 array of the official ``img_mask`` regions 0-8 on the rolled,
+    padded grid: three row slices x three column slices, counted row-major. All zeros when
+    ``shift_size`` is 0."""
+    if shift_size == 0:
+        return np.zeros((height, width), dtype=np.int64)
+    rows = _axis_regions(height, window_size, shift_size)
+    cols = _axis_regions(width, window_size, shift_size)
+    return rows[:, None] * 3 + cols[None, :]
+
+
+def official_to_lecture_region(region: ArrayOrTensor) -> ArrayOrTensor:
+    """Relabel official regions 0-8 with the lecture's numbering of the original grid, where
+    the wrapped strips come first (A = 0 is the top-left corner, C = 1, 2 the top strip and
+    B = 3, 6 the left strip). Official slice 2 is the lecture's slice 0, 0 is 1, 1 is 2."""
+    return ((region // 3 + 1) % 3) * 3 + (region % 3 + 1) % 3
+
+
+def lecture_region_map(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
+    """(height, width) int64 array on the original, unrolled grid in the lecture's numbering."""
+    rolled_back = reverse_cyclic_shift(region_map(height, width, window_size, shift_size),
+                                       shift_size, dims=(0, 1))
+    if shift_size == 0:
+        return rolled_back
+    return official_to_lecture_region(rolled_back)
+
+
+def attention_mask(height: int, width: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """(num_windows, M*M, M*M) float32 of exactly 0.0 and -100.0, built as the official block
+    builds it: pairs of tokens from different regions get -100. ``height`` and ``width`` are
+    the padded grid. All zeros when ``shift_size`` is 0."""
+    img_mask = torch.from_numpy(region_map(height, width, window_size, shift_size))
+    img_mask = img_mask.to(torch.float32).view(1, height, width, 1)
+    mask_windows = window_partition(img_mask, window_size).view(-1, window_size * window_size)
+    difference = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
+    return difference.masked_fill(difference != 0, MASK_VALUE).masked_fill(difference == 0, 0.0)
+
+
+# --- merging and relative positions -----------------------------------------------------------
+
+def merge_patches(features: torch.Tensor) -> torch.Tensor:
+    """(batch, H, W, C) -> (batch, ceil(H/2), ceil(W/2), 4C): pads odd sizes at the bottom
+    and right, then concatenates each 2x2 group in the order x0, x1, x2, x3."""
+    features = pad_feature_map(features, 2)
+    return torch.cat([features[:, row::2, col::2, :] for row, col in MERGE_OFFSETS], dim=-1)
+
+
+def relative_position_index(window_size: int, table_window_size: int | None = None) -> torch.Tensor:
+    """(M*M, M*M) int64 index into a (2T-1)^2 bias table, T = ``table_window_size``
+    (default M). A window shrunk below the table's size reads the entries of its own
+    offsets, which are a subset of the table's."""
+    table = window_size if table_window_size is None else table_window_size
+    if window_size > table:
+        raise ValueError(f"window {window_size} is larger than the bias table's window {table}")
+    coords = torch.stack(torch.meshgrid(torch.arange(window_size), torch.arange(window_size),
+                                        indexing="ij")).flatten(1)  # 2, M*M
+    relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # M*M, M*M, 2
+    relative = relative + (table - 1)
+    return relative[:, :, 0] * (2 * table - 1) + relative[:, :, 1]
