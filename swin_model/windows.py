@@ -40,7 +40,9 @@ __all__ = [
     "reverse_cyclic_shift",
     "stage_geometry",
     "stage_resolutions",
+    "locate_token",
     "window_index_map",
+    "window_token_positions",
     "window_partition",
     "window_reverse",
 ]
@@ -204,6 +206,27 @@ def window_index_map(height: int, width: int, window_size: int) -> np.ndarray:
     rows = np.arange(height) // window_size
     cols = np.arange(width) // window_size
     return rows[:, None] * (width // window_size) + cols[None, :]
+
+
+def window_token_positions(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
+    """(num_windows, M*M, 2) int64: for every slot of every window, the (row, col) on the
+    original, unrolled padded grid of the token that the cyclic shift put there. This is how
+    a window's attention maps back to the image. ``height`` and ``width`` are the padded grid."""
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    positions = cyclic_shift(np.stack([rows, cols], axis=-1), shift_size, dims=(0, 1))
+    windows = window_partition(torch.from_numpy(np.ascontiguousarray(positions))[None], window_size)
+    return windows.reshape(-1, window_size * window_size, 2).numpy()
+
+
+def locate_token(row: int, col: int, height: int, width: int, window_size: int,
+                 shift_size: int) -> tuple[int, int]:
+    """(window, slot) that the token at original (row, col) occupies after the cyclic shift,
+    on a padded ``height x width`` grid; the inverse of :func:`window_token_positions`."""
+    rolled_row = (row - shift_size) % height
+    rolled_col = (col - shift_size) % width
+    window = (rolled_row // window_size) * (width // window_size) + rolled_col // window_size
+    slot = (rolled_row % window_size) * window_size + rolled_col % window_size
+    return window, slot
 
 
 def _roll(grid: ArrayOrTensor, shift: int, dims: tuple[int, int]) -> ArrayOrTensor:
