@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["SwinConfig", "preset", "PRESET_NAMES"]
+__all__ = ["PRESET_NAMES", "SwinConfig", "preset"]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ __all__ = [
     "cyclic_shift",
     "effective_window",
     "lecture_region_map",
+    "locate_token",
     "merge_patches",
     "official_to_lecture_region",
     "pad_amount",
@@ -40,11 +41,10 @@ __all__ = [
     "reverse_cyclic_shift",
     "stage_geometry",
     "stage_resolutions",
-    "locate_token",
     "window_index_map",
-    "window_token_positions",
     "window_partition",
     "window_reverse",
+    "window_token_positions",
 ]
 
 MASK_VALUE = -100.0
