@@ -14,14 +14,14 @@ MAC) back to MACs. The counter sees convolutions and matrix products only, so it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .capture import capture_attention
 from .config import SwinConfig
+from .model import SwinTransformer
 from .windows import StageGeometry, stage_geometry
 
 __all__ = [
@@ -137,10 +137,9 @@ class CostReport:
         return self.patch_embed_proj + self.patch_embed_norm
 
     @property
-    def blocks(self) -> Iterator[BlockCost]:
+    def blocks(self) -> tuple[BlockCost, ...]:
         """Every block of every stage, in forward order."""
-        for stage in self.stages:
-            yield from stage.blocks
+        return tuple(block for stage in self.stages for block in stage.blocks)
 
     @property
     def total(self) -> int:
@@ -180,7 +179,6 @@ def _mlp_hidden(config: SwinConfig, channels: int) -> int:
 
 def _block_cost(config: SwinConfig, geometry: StageGeometry, block: int) -> BlockCost:
     tokens = geometry.height * geometry.width
-    padded_tokens = geometry.padded_height * geometry.padded_width
     channels = geometry.channels
     head_dim = channels // geometry.num_heads
     window_tokens = geometry.tokens_per_window
@@ -195,7 +193,6 @@ def _block_cost(config: SwinConfig, geometry: StageGeometry, block: int) -> Bloc
         "norm2": tokens * channels,
         "mlp": 2 * tokens * channels * _mlp_hidden(config, channels),
     }
-    assert windows * window_tokens == padded_tokens
     return BlockCost(stage=geometry.stage, block=block, window_size=geometry.window_size,
                      shift_size=geometry.block_shift(block), parts=parts)
 
@@ -342,7 +339,7 @@ class MeasuredCost:
         return 2 * self.total
 
 
-def measured_macs(model: nn.Module, pixels: torch.Tensor) -> MeasuredCost:
+def measured_macs(model: SwinTransformer, pixels: torch.Tensor) -> MeasuredCost:
     """Run ``model`` once on ``pixels`` ((batch, in_chans, H, W) or (in_chans, H, W)) under
     FlopCounterMode and return the MACs it counted (its FLOPs halved).
 
@@ -352,15 +349,13 @@ def measured_macs(model: nn.Module, pixels: torch.Tensor) -> MeasuredCost:
     captured by :func:`swin_model.capture.capture_attention`, whose explicit path computes
     both products as matmuls the counter sees. The logits are the same either way.
     """
-    from .capture import capture_attention  # capture imports the model, which may import this
-
     if pixels.dim() == 3:
         pixels = pixels.unsqueeze(0)
     if pixels.dim() != 4:
         raise ValueError(f"pixels must be (batch, channels, H, W) or (channels, H, W), "
                          f"got shape {tuple(pixels.shape)}")
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), capture_attention(model), counter:  # type: ignore[arg-type]
+    with torch.no_grad(), capture_attention(model), counter:
         model(pixels)
     by_op: dict[str, int] = {}
     for op, flops in counter.get_flop_counts().get("Global", {}).items():
