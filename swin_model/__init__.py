@@ -1,13 +1,28 @@
 """Swin Transformer core: configuration, window geometry, model, capture, cost, checkpoints.
 
-Pure PyTorch and numpy; never imports Qt.
+Pure PyTorch and numpy; never imports Qt. Importing the package, its configuration, the
+window geometry or the analytic cost does not import torch: the names that need it load on
+first use, so a GUI can draw geometry while torch is still loading elsewhere.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from . import windows
-from .capture import AttentionRecord, capture_attention
 from .config import PRESET_NAMES, SwinConfig, preset
 from .flops import BlockCost, CostReport, MeasuredCost, StageCost, count_macs, measured_macs
-from .model import SwinTransformer
+
+if TYPE_CHECKING:
+    from .capture import AttentionRecord, capture_attention
+    from .model import SwinTransformer
+
+_LAZY = {
+    "AttentionRecord": "capture",
+    "capture_attention": "capture",
+    "SwinTransformer": "model",
+}
 
 __all__ = [
     "PRESET_NAMES",
@@ -24,3 +39,11 @@ __all__ = [
     "preset",
     "windows",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

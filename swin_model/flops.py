@@ -15,14 +15,15 @@ MAC) back to MACs. The counter sees convolutions and matrix products only, so it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
-from .capture import capture_attention
 from .config import SwinConfig
-from .model import SwinTransformer
 from .windows import StageGeometry, stage_geometry
+
+if TYPE_CHECKING:
+    import torch
+
+    from .model import SwinTransformer
 
 __all__ = [
     "BLOCK_PARTS",
@@ -349,6 +350,11 @@ def measured_macs(model: SwinTransformer, pixels: torch.Tensor) -> MeasuredCost:
     captured by :func:`swin_model.capture.capture_attention`, whose explicit path computes
     both products as matmuls the counter sees. The logits are the same either way.
     """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .capture import capture_attention
+
     if pixels.dim() == 3:
         pixels = pixels.unsqueeze(0)
     if pixels.dim() != 4:

@@ -13,13 +13,14 @@ Grids are row-major: a token at (row, col) of an ``height x width`` grid has ind
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .config import SwinConfig
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "MASK_VALUE",
@@ -54,7 +55,7 @@ MERGE_OFFSETS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1), (1, 1))
 """(row, col) offsets of x0, x1, x2, x3 in each 2x2 group, in concatenation order:
 x0 = [0::2, 0::2], x1 = [1::2, 0::2], x2 = [0::2, 1::2], x3 = [1::2, 1::2]."""
 
-ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, torch.Tensor)
+ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, "torch.Tensor")
 
 
 # --- sizes ---------------------------------------------------------------------------------
@@ -166,6 +167,8 @@ def stage_geometry(config: SwinConfig, img_height: int | None = None,
 
 def pad_image(pixels: torch.Tensor, patch_size: int) -> torch.Tensor:
     """Zero-pad (batch, channels, H, W) at the bottom and right to a multiple of the patch."""
+    import torch.nn.functional as F
+
     pad_bottom = pad_amount(pixels.shape[-2], patch_size)
     pad_right = pad_amount(pixels.shape[-1], patch_size)
     if pad_bottom or pad_right:
@@ -175,6 +178,8 @@ def pad_image(pixels: torch.Tensor, patch_size: int) -> torch.Tensor:
 
 def pad_feature_map(features: torch.Tensor, multiple: int) -> torch.Tensor:
     """Zero-pad (batch, H, W, C) at the bottom and right so H and W divide by ``multiple``."""
+    import torch.nn.functional as F
+
     pad_bottom = pad_amount(features.shape[1], multiple)
     pad_right = pad_amount(features.shape[2], multiple)
     if pad_bottom or pad_right:
@@ -184,20 +189,28 @@ def pad_feature_map(features: torch.Tensor, multiple: int) -> torch.Tensor:
 
 # --- partition and shift -------------------------------------------------------------------
 
-def window_partition(features: torch.Tensor, window_size: int) -> torch.Tensor:
-    """(batch, H, W, C) -> (batch * num_windows, M, M, C), windows row-major per image."""
+def _swap_window_axes(grid: ArrayOrTensor) -> ArrayOrTensor:
+    """Swap axes 2 and 3 of a 6-d grid, numpy or torch."""
+    if isinstance(grid, np.ndarray):
+        return grid.transpose(0, 1, 3, 2, 4, 5)
+    return grid.permute(0, 1, 3, 2, 4, 5)
+
+
+def window_partition(features: ArrayOrTensor, window_size: int) -> ArrayOrTensor:
+    """(batch, H, W, C) -> (batch * num_windows, M, M, C), windows row-major per image.
+    Works on torch tensors and numpy arrays."""
     batch, height, width, channels = features.shape
-    grid = features.view(batch, height // window_size, window_size,
-                         width // window_size, window_size, channels)
-    return grid.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size, window_size, channels)
+    grid = features.reshape(batch, height // window_size, window_size,
+                            width // window_size, window_size, channels)
+    return _swap_window_axes(grid).reshape(-1, window_size, window_size, channels)
 
 
-def window_reverse(windows: torch.Tensor, window_size: int, height: int, width: int) -> torch.Tensor:
+def window_reverse(windows: ArrayOrTensor, window_size: int, height: int, width: int) -> ArrayOrTensor:
     """(batch * num_windows, M, M, C) -> (batch, H, W, C); the inverse of window_partition."""
     channels = windows.shape[-1]
-    grid = windows.view(-1, height // window_size, width // window_size,
-                        window_size, window_size, channels)
-    return grid.permute(0, 1, 3, 2, 4, 5).reshape(-1, height, width, channels)
+    grid = windows.reshape(-1, height // window_size, width // window_size,
+                           window_size, window_size, channels)
+    return _swap_window_axes(grid).reshape(-1, height, width, channels)
 
 
 def window_index_map(height: int, width: int, window_size: int) -> np.ndarray:
@@ -214,8 +227,7 @@ def window_token_positions(height: int, width: int, window_size: int, shift_size
     a window's attention maps back to the image. ``height`` and ``width`` are the padded grid."""
     rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
     positions = cyclic_shift(np.stack([rows, cols], axis=-1), shift_size, dims=(0, 1))
-    windows = window_partition(torch.from_numpy(np.ascontiguousarray(positions))[None], window_size)
-    return windows.reshape(-1, window_size * window_size, 2).numpy()
+    return window_partition(positions[None], window_size).reshape(-1, window_size * window_size, 2)
 
 
 def locate_token(row: int, col: int, height: int, width: int, window_size: int,
@@ -234,7 +246,7 @@ def _roll(grid: ArrayOrTensor, shift: int, dims: tuple[int, int]) -> ArrayOrTens
         return grid
     if isinstance(grid, np.ndarray):
         return np.roll(grid, (shift, shift), axis=dims)
-    return torch.roll(grid, shifts=(shift, shift), dims=dims)
+    return grid.roll(shifts=(shift, shift), dims=dims)
 
 
 def cyclic_shift(grid: ArrayOrTensor, shift_size: int, dims: tuple[int, int] = (1, 2)) -> ArrayOrTensor:
@@ -289,6 +301,8 @@ def attention_mask(height: int, width: int, window_size: int, shift_size: int) -
     """(num_windows, M*M, M*M) float32 of exactly 0.0 and -100.0, built as the official block
     builds it: pairs of tokens from different regions get -100. ``height`` and ``width`` are
     the padded grid. All zeros when ``shift_size`` is 0."""
+    import torch
+
     img_mask = torch.from_numpy(region_map(height, width, window_size, shift_size))
     img_mask = img_mask.to(torch.float32).view(1, height, width, 1)
     mask_windows = window_partition(img_mask, window_size).view(-1, window_size * window_size)
@@ -301,6 +315,8 @@ def attention_mask(height: int, width: int, window_size: int, shift_size: int) -
 def merge_patches(features: torch.Tensor) -> torch.Tensor:
     """(batch, H, W, C) -> (batch, ceil(H/2), ceil(W/2), 4C): pads odd sizes at the bottom
     and right, then concatenates each 2x2 group in the order x0, x1, x2, x3."""
+    import torch
+
     features = pad_feature_map(features, 2)
     return torch.cat([features[:, row::2, col::2, :] for row, col in MERGE_OFFSETS], dim=-1)
 
@@ -309,6 +325,8 @@ def relative_position_index(window_size: int, table_window_size: int | None = No
     """(M*M, M*M) int64 index into a (2T-1)^2 bias table, T = ``table_window_size``
     (default M). A window shrunk below the table's size reads the entries of its own
     offsets, which are a subset of the table's."""
+    import torch
+
     table = window_size if table_window_size is None else table_window_size
     if window_size > table:
         raise ValueError(f"window {window_size} is larger than the bias table's window {table}")
