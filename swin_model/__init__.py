@@ -16,18 +16,24 @@ from .flops import BlockCost, CostReport, MeasuredCost, StageCost, count_macs, m
 
 if TYPE_CHECKING:
     from .capture import AttentionRecord, capture_attention
+    from .checkpoint import CheckpointError, load_checkpoint, save_official, save_timm
     from .model import SwinTransformer
 
 _LAZY = {
     "AttentionRecord": "capture",
     "capture_attention": "capture",
     "SwinTransformer": "model",
+    "CheckpointError": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "save_official": "checkpoint",
+    "save_timm": "checkpoint",
 }
 
 __all__ = [
     "PRESET_NAMES",
     "AttentionRecord",
     "BlockCost",
+    "CheckpointError",
     "CostReport",
     "MeasuredCost",
     "StageCost",
@@ -35,8 +41,11 @@ __all__ = [
     "SwinTransformer",
     "capture_attention",
     "count_macs",
+    "load_checkpoint",
     "measured_macs",
     "preset",
+    "save_official",
+    "save_timm",
     "windows",
 ]
 

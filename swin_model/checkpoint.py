@@ -64,6 +64,7 @@ WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 DEFAULT_IMG_SIZE = 224
 MODEL_LAYER_NORM_EPS = 1e-5
 MAX_LISTED_PROBLEMS = 12
+PICKLE_SNIFF_BYTES = 2**20
 
 # References a safe checkpoint may hold: tensor rebuilding and plain containers.
 _SAFE_PICKLE_MODULES = ("torch",)
@@ -107,7 +108,8 @@ def read_checkpoint(path: str | Path) -> CheckpointFile:
         tensors.update(_read_weights_file(weights_path))
     img_size = None
     if config_path.is_file() and config_path != path:
-        img_size = _read_config_json(config_path)
+        # a folder's config.json is its own; one beside a lone file counts only if it is a Swin's
+        img_size = _read_config_json(config_path, required=path.is_dir())
     return CheckpointFile(path=path, tensors=tensors, img_size=img_size)
 
 
@@ -159,8 +161,9 @@ def _read_weights_file(path: Path) -> StateDict:
     if _looks_like_json(path, head, size):
         hint = " (pass the folder that holds it and its weights)" if path.name == "config.json" else ""
         raise CheckpointError(f"{path}: this is a JSON file, not model weights{hint}")
-    data = path.read_bytes()
-    if _pickle_globals(data) is not None:  # a pickle of an old protocol
+    with path.open("rb") as handle:
+        start = handle.read(PICKLE_SNIFF_BYTES)
+    if _pickle_globals(start) is not None:  # a pickle of protocol 0 or 1
         return _unwrap_state_dict(_safe_torch_load(path), path)
     raise CheckpointError(
         f"{path}: not a recognised checkpoint (expected a PyTorch .pth/.pt/.bin file, a "
@@ -277,15 +280,23 @@ def _pickle_globals(data: bytes) -> list[str] | None:
     return references if complete else None
 
 
-def _read_config_json(path: Path) -> int | None:
+def _read_config_json(path: Path, required: bool = True) -> int | None:
     """The nominal image side an HF or timm ``config.json`` declares; refuses configs that
-    describe a model this Swin V1 cannot reproduce."""
+    describe a model this Swin V1 cannot reproduce. When not ``required``, a config that is
+    unreadable or not a Swin V1's is ignored (None)."""
     try:
         config = json.loads(path.read_text())
     except (OSError, ValueError) as error:
+        if not required:
+            return None
         raise CheckpointError(f"{path}: not a readable JSON config ({error})") from error
     if not isinstance(config, dict):
+        if not required:
+            return None
         raise CheckpointError(f"{path}: expected a JSON object, found {type(config).__name__}")
+    timm_swin = str(config.get("architecture", "")).startswith("swin_")
+    if not required and config.get("model_type") != "swin" and not timm_swin:
+        return None
     model_type = config.get("model_type")
     if model_type is not None and model_type != "swin":
         raise CheckpointError(f"{path}: describes a {model_type!r} model; only Swin V1 ('swin') loads here")
@@ -628,12 +639,32 @@ def load_checkpoint(path: str | Path, **overrides: object) -> SwinTransformer:
         if checkpoint.img_size is not None:
             overrides = {"img_size": checkpoint.img_size, **overrides}
         config = _config_from_official(official, overrides)
-        model = SwinTransformer(config)
-        _check_keys(model.state_dict(), official, sources, fmt)
+        skeleton = _skeleton(config)
+        _check_keys(skeleton.state_dict(), official, sources, fmt)
     except CheckpointError as error:
         raise CheckpointError(f"{checkpoint.path} ({fmt} layout): {error}") from None
-    model.load_state_dict(official, strict=True)
-    return model.eval()
+    return _model_with_weights(skeleton, official).eval()
+
+
+def _skeleton(config: SwinConfig) -> SwinTransformer:
+    """The model built on the meta device: its structure without the cost of random init."""
+    with torch.device("meta"):
+        return SwinTransformer(config)
+
+
+def _model_with_weights(skeleton: SwinTransformer, state: Mapping[str, torch.Tensor]) -> SwinTransformer:
+    """``skeleton`` holding ``state`` (float tensors as float32). Should the model keep any
+    tensor that the state dict does not provide, it is built normally and then loaded."""
+    weights = {key: value.float() if value.is_floating_point() else value for key, value in state.items()}
+    skeleton.load_state_dict(weights, strict=True, assign=True)
+    tensors = [value for module in skeleton.modules() for value in vars(module).values()
+               if isinstance(value, torch.Tensor)]
+    tensors += list(skeleton.parameters()) + list(skeleton.buffers())
+    if not any(tensor.is_meta for tensor in tensors):
+        return skeleton
+    model = SwinTransformer(skeleton.config)
+    model.load_state_dict(weights, strict=True)
+    return model
 
 
 def _check_keys(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor],
