@@ -1,0 +1,474 @@
+"""The command line: write figures without opening a window, print the cost table.
+
+    python main.py export IMAGE --out DIR [options]   every figure, one file per format
+    python main.py flops [--model NAME] [options]     the per-stage cost table
+
+Qt runs headless here: ``QT_QPA_PLATFORM`` is set to ``offscreen`` before Qt is imported
+(unless a platform is already chosen), and ``flops`` never imports Qt at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "CliError", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""An export that failed while running (model error, rendering or writing failure)."""
+EXIT_USAGE = 2
+"""Bad command line or bad input: unknown option or model, out-of-range stage, block,
+head or query, a missing or broken image or checkpoint, an unwritable output folder."""
+
+PROG = "python main.py"
+MIN_IMG_SIZE = 32
+MAX_IMG_SIZE = 1024
+MIN_WINDOW_SIZE = 2
+MAX_WINDOW_SIZE = 32
+DEFAULT_WINDOW_SIZE = 7
+"""The same ranges as the explorer window's spin boxes."""
+
+DESCRIPTION = """\
+Swin Explorer: an interactive explorer of the Swin Transformer (patches, M×M windows,
+the cyclic shift and its nine regions, the attention mask, real attention maps, patch
+merging and cost).
+
+  python main.py               open the explorer window on a bundled photo
+  python main.py IMAGE         open the explorer window on IMAGE
+  python main.py export ...    write figures without opening a window
+  python main.py flops ...     print the per-stage cost table
+
+Run 'python main.py export --help' or 'python main.py flops --help' for the options."""
+
+EXPORT_DESCRIPTION = """\
+Write every figure of the explorer for IMAGE into DIR without opening a window: one file
+per figure and format, named patches, windows, regions, cyclic-shift, mask, attention,
+merging and cost (for example DIR/mask.svg), plus DIR/cyclic-shift.gif, the animated
+cyclic shift. The model runs once (random weights seeded with 0 for a preset, or the
+weights of --checkpoint) to fill the attention figure. Progress goes to stderr.
+
+Stage, block and head are 1-based, as in the explorer's spin boxes (stage 1-4 for the
+presets; block 1 to the stage's depth, even blocks use shifted windows; head 1 to the
+stage's number of heads). --query is a 0-based ROW,COL token of the chosen stage's grid.
+
+Exit status: 0 on success, 2 for a bad command line or bad input (missing or broken
+image or checkpoint, unknown model, stage/block/head/query out of range, bad format,
+scale outside 1-4, unwritable output folder), 1 when the export fails while running."""
+
+FLOPS_DESCRIPTION = """\
+Print the analytic cost of one forward pass per stage, in the style of the Swin paper:
+resolution h×w, channels C, window M (the window actually used: it shrinks to the grid
+when the grid is no larger than M), shift, depth, the lecture's Ω(MSA) = 4hwC² + 2(hw)²C
+and Ω(W-MSA) = 4hwC² + 2M²hwC of one attention layer, the stage's multiply-accumulates
+(MACs, the official flops() convention, patch merging at the end of the stage included),
+FLOPs (2 per MAC) and parameters. Swin-T at 224 with M = 7 is 4.49 G MACs."""
+
+
+class CliError(Exception):
+    """A problem reported as one line ``error: <message>`` and exit status ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line instead of exiting with the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    return value
+
+
+MODEL_NAMES: tuple[str, ...] = ("swin-t", "swin-s", "swin-b", "swin-l")
+"""The presets named in --help (swin_model.PRESET_NAMES; listed here so that --help does
+not import torch)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python main.py`` with its ``export`` and ``flops`` subcommands."""
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=formatter)
+    commands = parser.add_subparsers(dest="command", metavar="{export,flops}", parser_class=_Parser)
+    models = ", ".join(MODEL_NAMES)
+
+    export = commands.add_parser("export", help="write figures for an image without opening a window",
+                                 description=EXPORT_DESCRIPTION, formatter_class=formatter)
+    export.add_argument("image", metavar="IMAGE", help="the input photo (any format Pillow reads)")
+    export.add_argument("--out", metavar="DIR", required=True, type=Path,
+                        help="output folder (created if missing)")
+    source = export.add_mutually_exclusive_group()
+    source.add_argument("--model", metavar="NAME", default="swin-t",
+                        help=f"preset with random weights seeded with 0: {models} (default swin-t)")
+    source.add_argument("--checkpoint", metavar="PATH",
+                        help="weights to load: official .pth, timm or Hugging Face safetensors")
+    _add_config_options(export)
+    export.add_argument("--stage", metavar="S", type=_positive_int, default=1,
+                        help="stage, 1-based (1-4 for the presets; default 1)")
+    export.add_argument("--block", metavar="B", type=_positive_int, default=2,
+                        help="block in the stage, 1-based (default 2, the first shifted block)")
+    export.add_argument("--head", metavar="H", type=_positive_int, default=1,
+                        help="attention head, 1-based (default 1)")
+    export.add_argument("--query", metavar="ROW,COL", default="0,0",
+                        help="query token, 0-based row and column in the stage's grid (default 0,0)")
+    export.add_argument("--format", metavar="LIST", default="png,svg,pdf",
+                        help="comma-separated formats among png, svg, pdf (default png,svg,pdf)")
+    export.add_argument("--scale", metavar="K", type=_positive_int, default=1,
+                        help="PNG and GIF scale 1-4: K × 1200 pixels wide (default 1)")
+    export.add_argument("--theme", choices=("screen", "slide"), default="screen",
+                        help="screen: as the explorer shows it; slide: white background, large fonts "
+                             "(default screen)")
+    export.add_argument("--caption", action=argparse.BooleanOptionalAction, default=True,
+                        help="write the settings (model, stage, block, head, M, shift, input size) "
+                             "under each figure (default on)")
+    export.add_argument("--frames", action="store_true",
+                        help="also write the cyclic shift as numbered PNG frames into "
+                             "DIR/cyclic-shift-frames/")
+
+    flops = commands.add_parser("flops", help="print the per-stage cost table",
+                                description=FLOPS_DESCRIPTION, formatter_class=formatter)
+    flops.add_argument("--model", metavar="NAME", default="swin-t", help=f"{models} (default swin-t)")
+    _add_config_options(flops)
+    flops.add_argument("--json", action="store_true",
+                       help="print one JSON object (total_macs, total_flops, params, stages) instead")
+    return parser
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--img-size", metavar="N", type=_positive_int, default=224,
+                        help=f"square input side in pixels, {MIN_IMG_SIZE}-{MAX_IMG_SIZE} (default 224)")
+    parser.add_argument("--window-size", metavar="M", type=_positive_int, default=None,
+                        help=f"window side M in tokens, {MIN_WINDOW_SIZE}-{MAX_WINDOW_SIZE} (default "
+                             f"{DEFAULT_WINDOW_SIZE}, or the checkpoint's own)")
+    parser.add_argument("--no-shift", dest="shifted", action="store_false",
+                        help="use plain W-MSA in every block (no shifted windows)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (without the program name); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as stop:  # --help
+            return int(stop.code or 0)
+        if args.command == "flops":
+            return _run_flops(args)
+        if args.command == "export":
+            return _run_export(args)
+        parser.print_help()
+        return EXIT_OK
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `python main.py flops | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+# --- shared validation ----------------------------------------------------------------------
+
+def _config(args: argparse.Namespace) -> Any:
+    """The preset configuration named on the command line, validated."""
+    from swin_model.config import preset
+
+    _check_sizes(args)
+    if args.window_size is None:
+        args.window_size = DEFAULT_WINDOW_SIZE
+    try:
+        return preset(args.model, img_size=args.img_size, window_size=args.window_size,
+                      shifted=args.shifted)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    if not MIN_IMG_SIZE <= args.img_size <= MAX_IMG_SIZE:
+        raise CliError(f"--img-size must be {MIN_IMG_SIZE}-{MAX_IMG_SIZE}, got {args.img_size}")
+    if args.window_size is not None and not MIN_WINDOW_SIZE <= args.window_size <= MAX_WINDOW_SIZE:
+        raise CliError(f"--window-size must be {MIN_WINDOW_SIZE}-{MAX_WINDOW_SIZE}, got {args.window_size}")
+
+
+# --- flops ----------------------------------------------------------------------------------
+
+def _stage_params(config: Any) -> list[int]:
+    """Parameters of each stage (its blocks and the merging that ends it), counted on the
+    real module tree built on the meta device (no memory, no initialisation cost)."""
+    import torch
+
+    from swin_model import SwinTransformer
+
+    with torch.device("meta"):
+        model = SwinTransformer(config)
+    return [sum(p.numel() for p in layer.parameters()) for layer in model.layers]
+
+
+def _cost_summary(args: argparse.Namespace) -> dict[str, Any]:
+    from swin_model.flops import count_macs
+
+    config = _config(args)
+    report = count_macs(config, args.img_size, args.img_size)
+    stage_params = _stage_params(config)
+    stages = []
+    for stage, params in zip(report.stages, stage_params, strict=True):
+        stages.append({
+            "stage": stage.stage + 1,
+            "height": stage.height,
+            "width": stage.width,
+            "padded_height": stage.padded_height,
+            "padded_width": stage.padded_width,
+            "channels": stage.channels,
+            "num_heads": stage.num_heads,
+            "window_size": stage.window_size,
+            "shift_size": stage.shift_size,
+            "depth": stage.depth,
+            "num_windows": stage.num_windows,
+            "msa_omega": stage.msa_omega,
+            "wmsa_omega": stage.wmsa_omega,
+            "merging_macs": stage.merging,
+            "macs": stage.macs,
+            "flops": 2 * stage.macs,
+            "params": params,
+        })
+    return {
+        "model": args.model.lower(),
+        "img_size": args.img_size,
+        "window_size": args.window_size,
+        "shifted": args.shifted,
+        "total_macs": report.total,
+        "total_flops": report.flops,
+        "params": report.params,
+        "patch_embed_macs": report.patch_embed,
+        "final_norm_macs": report.final_norm,
+        "head_macs": report.head,
+        "by_part": report.by_part(),
+        "stages": stages,
+    }
+
+
+def _si(value: int) -> str:
+    """12_345_678 -> '12.35M' (the paper's style: G, M, K)."""
+    for unit, size in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(value) >= size:
+            return f"{value / size:.2f}{unit}"
+    return str(value)
+
+
+def _cost_table(summary: dict[str, Any]) -> str:
+    headers = ("stage", "h×w", "C", "heads", "M", "shift", "depth", "Ω(MSA)", "Ω(W-MSA)",
+               "MACs", "FLOPs", "params")
+    rows = [headers]
+    for stage in summary["stages"]:
+        rows.append((
+            str(stage["stage"]), f"{stage['height']}×{stage['width']}", str(stage["channels"]),
+            str(stage["num_heads"]), str(stage["window_size"]), str(stage["shift_size"]),
+            str(stage["depth"]), _si(stage["msa_omega"]), _si(stage["wmsa_omega"]),
+            _si(stage["macs"]), _si(stage["flops"]), _si(stage["params"]),
+        ))
+    other_macs = summary["patch_embed_macs"] + summary["final_norm_macs"] + summary["head_macs"]
+    other_params = summary["params"] - sum(stage["params"] for stage in summary["stages"])
+    rows.append(("embed+head", "", "", "", "", "", "", "", "", _si(other_macs), _si(2 * other_macs),
+                 _si(other_params)))
+    rows.append(("total", "", "", "", "", "", "", "", "", _si(summary["total_macs"]),
+                 _si(summary["total_flops"]), _si(summary["params"])))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [row[0].ljust(widths[0]), *(cell.rjust(width) for cell, width in zip(row[1:], widths[1:],
+                                                                                    strict=True))]
+        return "  ".join(cells).rstrip()
+
+    shift = "shifted windows" if summary["shifted"] else "no shift"
+    title = (f"{summary['model']} at {summary['img_size']}×{summary['img_size']}, M = "
+             f"{summary['window_size']}, {shift}: {summary['total_macs']:,} MACs "
+             f"({_si(summary['total_macs'])}), {summary['params']:,} parameters")
+    rule = "-" * len(line(headers))
+    notes = ("Ω(MSA), Ω(W-MSA): one attention layer of the stage (MACs). MACs, FLOPs: the whole "
+             "stage,\nits patch merging included; FLOPs = 2 × MACs.")
+    return "\n".join([title, rule, line(headers), rule, *(line(row) for row in rows[1:-1]), rule,
+                      line(rows[-1]), "", notes])
+
+
+def _run_flops(args: argparse.Namespace) -> int:
+    summary = _cost_summary(args)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(_cost_table(summary))
+    return EXIT_OK
+
+
+# --- export ---------------------------------------------------------------------------------
+
+def _parse_query(text: str) -> tuple[int, int]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        row, col = (int(part) for part in parts)
+    except ValueError:
+        raise CliError(f"--query must be ROW,COL (two whole numbers), got {text!r}") from None
+    return row, col
+
+
+def _check_output_folder(folder: Path) -> None:
+    """Fail early (before the model runs) when ``folder`` cannot be created or written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise CliError(f"cannot write to the output folder {folder}: {reason}") from None
+
+
+def _use_offscreen_qt() -> Any:
+    """A headless QApplication (QT_QPA_PLATFORM=offscreen unless a platform is set)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QApplication
+
+    qInstallMessageHandler(_qt_message)
+    app = QApplication.instance()
+    return app if app is not None else QApplication([PROG])
+
+
+_QUIET_QT_MESSAGES = ("does not support propagateSizeHints",)
+"""Qt's offscreen platform warns about what only a real window would do."""
+
+
+def _qt_message(_kind: Any, _context: Any, message: str) -> None:
+    if not any(text in message for text in _QUIET_QT_MESSAGES):
+        print(message, file=sys.stderr, flush=True)
+
+
+def _progress(done: int, total: int, name: str) -> None:
+    print(f"[{done}/{total}] {name}", file=sys.stderr, flush=True)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from explorer import export as figure_export
+
+    try:
+        formats = figure_export.parse_formats(args.format)
+    except ValueError as error:
+        raise CliError(f"--format: {error}") from None
+    try:
+        figure_export.validate_scale(args.scale)
+    except ValueError as error:
+        raise CliError(f"--scale: {error}") from None
+    query = _parse_query(args.query)
+    _check_sizes(args)
+    _check_output_folder(args.out)
+    from swin_model.preprocess import ImageLoadError, load_image, prepare
+
+    try:
+        prepared = prepare(load_image(args.image), args.img_size)
+    except ImageLoadError as error:
+        raise CliError(str(error)) from None
+    plan = _plan_export(args, query)
+
+    from explorer.inference import ModelCache, run_inference
+    from explorer.state import InferenceRequest
+
+    cache = ModelCache()
+    if plan.checkpoint_model is not None:
+        cache.add_checkpoint(plan.state.checkpoint_path, plan.checkpoint_model)
+    print(f"running {plan.label} on {args.image} ({args.img_size}×{args.img_size}) ...",
+          file=sys.stderr, flush=True)
+    request = InferenceRequest(request_id=1, state=plan.state, pixels=prepared.pixels,
+                               capture=(plan.state.stage, plan.state.block))
+    result = run_inference(request, cache)
+    if result.error:
+        raise CliError(result.error, EXIT_FAILED)
+
+    _use_offscreen_qt()
+    from explorer.figures import build_figures
+
+    views = build_figures(plan.state, prepared, result, theme=args.theme)
+    for view in views.values():
+        figure_export.prepare_offscreen(view)
+    try:
+        written = figure_export.export_all(views, args.out, formats, args.scale, args.caption,
+                                           progress=_progress)
+        if args.frames:
+            frames = figure_export.export_shift_frames(
+                views["cyclic-shift"], args.out / figure_export.SHIFT_FRAMES_DIR, args.scale, args.caption)
+            written.extend(frames)
+            print(f"[frames] {len(frames)} PNG frames in {args.out / figure_export.SHIFT_FRAMES_DIR}",
+                  file=sys.stderr, flush=True)
+    except figure_export.ExportError as error:
+        raise CliError(str(error), EXIT_FAILED) from None
+    print(f"wrote {len(written)} files to {args.out}")
+    return EXIT_OK
+
+
+class _ExportPlan:
+    """The explorer state the command line asks for, checked against the model."""
+
+    def __init__(self, state: Any, label: str, checkpoint_model: Any = None) -> None:
+        self.state = state
+        self.label = label
+        self.checkpoint_model = checkpoint_model
+
+
+def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPlan:
+    from explorer.state import ExplorerState
+    from swin_model.windows import stage_geometry
+
+    checkpoint_model = None
+    if args.checkpoint:
+        from swin_model.checkpoint import CheckpointError, load_checkpoint
+
+        overrides: dict[str, Any] = {"shifted": args.shifted}
+        if args.window_size is not None:
+            overrides["window_size"] = args.window_size
+        try:
+            checkpoint_model = load_checkpoint(args.checkpoint, **overrides).eval()
+        except (CheckpointError, OSError) as error:
+            message = str(error)
+            if str(args.checkpoint) not in message:
+                message = f"{args.checkpoint}: {message}"
+            raise CliError(f"bad checkpoint: {message}") from None
+        config = checkpoint_model.config
+        args.window_size = config.window_size
+        model_name, label = Path(args.checkpoint).name, f"checkpoint {args.checkpoint}"
+    else:
+        config = _config(args)
+        model_name = label = args.model.lower()
+    geometry = stage_geometry(config, args.img_size, args.img_size)
+    stage = args.stage
+    if not 1 <= stage <= len(geometry):
+        raise CliError(f"--stage must be 1-{len(geometry)}, got {stage}")
+    stage_info = geometry[stage - 1]
+    if not 1 <= args.block <= stage_info.depth:
+        raise CliError(f"--block must be 1-{stage_info.depth} for stage {stage}, got {args.block}")
+    if not 1 <= args.head <= stage_info.num_heads:
+        raise CliError(f"--head must be 1-{stage_info.num_heads} for stage {stage}, got {args.head}")
+    row, col = query
+    if not (0 <= row < stage_info.height and 0 <= col < stage_info.width):
+        raise CliError(f"--query {row},{col} is outside stage {stage}'s {stage_info.height}×"
+                       f"{stage_info.width} grid (rows 0-{stage_info.height - 1}, "
+                       f"columns 0-{stage_info.width - 1})")
+    checkpoint_path = str(Path(args.checkpoint).resolve()) if args.checkpoint else None
+    state = ExplorerState(model_name=model_name, img_size=args.img_size, window_size=args.window_size,
+                          shifted=args.shifted, stage=stage - 1, block=args.block - 1, head=args.head - 1,
+                          query=query, checkpoint_path=checkpoint_path)
+    return _ExportPlan(state, label, checkpoint_model)

@@ -1,0 +1,216 @@
+"""The explorer's control panel: model, input size, window, shift, stage, block and head,
+the picked query and window, and a plain-words summary of the geometry.
+
+The panel only states intents: ``changed`` carries the ExplorerState fields the user asked
+to change. :meth:`ControlPanel.show_state` shows a state (values and the ranges that follow
+from the model and stage) without emitting anything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6 import QtCore, QtWidgets
+
+from .state import ExplorerState
+
+if TYPE_CHECKING:
+    from swin_model import SwinConfig
+    from swin_model.windows import StageGeometry
+
+__all__ = ["MAX_IMAGE_SIZE", "MAX_WINDOW_SIZE", "MIN_IMAGE_SIZE", "PRESETS", "TOOLTIPS", "ControlPanel",
+           "geometry_summary"]
+
+PRESETS = ("swin-t", "swin-s", "swin-b", "swin-l")
+MIN_IMAGE_SIZE = 32
+MAX_IMAGE_SIZE = 1024
+MAX_WINDOW_SIZE = 32
+
+TOOLTIPS = {
+    "modelCombo": "Swin-T/S/B/L differ in width C and in the depth of stage 3; presets have random "
+                  "weights (seed 0), a loaded checkpoint (Ctrl+L) brings real ones.",
+    "imageSizeSpin": "Input side N: the image is resized to N×N (bicubic) and cut into 4×4-pixel "
+                     "patches, zero-padding the edge when N is not a multiple of 4.",
+    "windowSizeSpin": "Window size M: each token attends only to the M×M tokens of its window, "
+                      "so attention cost grows linearly with the image, not quadratically.",
+    "shiftCheck": "SW-MSA: odd blocks roll the feature map by ⌊M/2⌋ so neighbouring windows "
+                  "exchange information.",
+    "stageSpin": "Stage: between stages, patch merging joins 2×2 tokens, halving the grid and "
+                 "doubling the channels (the official code merges at the end of each stage).",
+    "blockSpin": "Block of the stage: blocks alternate W-MSA (1, 3, …: regular windows) and "
+                 "SW-MSA (2, 4, …: shifted windows).",
+    "headSpin": "Attention head: each head has its own queries, keys and values on "
+                "C / heads channels and its own relative position bias.",
+    "queryLabel": "The query token: click a patch in an image view to see what it attends to.",
+    "windowLabel": "The selected window (row-major index in the selected stage, under the "
+                   "block's shift): click a window to choose it.",
+}
+
+
+def geometry_summary(config: SwinConfig, state: ExplorerState, geometries: Sequence[StageGeometry],
+                     source_size: tuple[int, int] | None) -> tuple[str, str]:
+    """(one line on the patch grid and its padding, the full text of the geometry box),
+    from :mod:`swin_model.windows` for ``state``'s input size, stage and block."""
+    from swin_model.windows import pad_amount, patch_grid
+
+    size = state.img_size
+    rows, cols = patch_grid(size, size, config.patch_size)
+    pad = pad_amount(size, config.patch_size)
+    patches = f"{size} px → {rows}×{cols} patches of {config.patch_size} px"
+    patches += f" after padding {pad} px" if pad else " (no padding)"
+    geometry = geometries[state.stage]
+    shift = geometry.block_shift(state.block)
+    kind = f"SW-MSA, shift {shift}" if shift else "W-MSA"
+    window = f"M = {geometry.window_size}"
+    if geometry.window_shrunk:
+        window += f" (shrunk from {config.window_size}: the grid is no larger than the window)"
+    pad_rows = geometry.padded_height - geometry.height
+    pad_cols = geometry.padded_width - geometry.width
+    padding = (f", padded to {geometry.padded_height}×{geometry.padded_width} "
+               f"(+{pad_rows} rows, +{pad_cols} cols)" if pad_rows or pad_cols else "")
+    stage = (f"Stage {state.stage + 1}: {geometry.height}×{geometry.width} tokens{padding}, "
+             f"C = {geometry.channels}, {geometry.num_heads} heads, {window}, "
+             f"{geometry.windows_per_column}×{geometry.windows_per_row} = {geometry.num_windows} "
+             f"windows; block {state.block + 1} of {geometry.depth}: {kind}.")
+    source = ""
+    if source_size is not None:
+        width, height = source_size
+        source = f"Image {width}×{height} px resized to {size}×{size} (bicubic), ImageNet mean/std.\n"
+    return patches, f"{source}{patches}.\n{stage}"
+
+
+class ControlPanel(QtWidgets.QWidget):
+    """The controls, each with a stable objectName (settings and tests use them)."""
+
+    changed = QtCore.Signal(dict)
+    """ExplorerState fields to change (0-based stage, block and head), e.g. {"stage": 2}.
+    Choosing a checkpoint gives {"model_name", "checkpoint_path"}; a preset gives
+    {"model_name", "checkpoint_path": None}."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("controlPanel")
+        self.setMinimumWidth(250)
+        self._syncing = False
+
+        self.model_combo = QtWidgets.QComboBox()
+        for name in PRESETS:
+            self.model_combo.addItem(name, None)
+        self.image_size_spin = QtWidgets.QSpinBox()
+        self.image_size_spin.setRange(MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
+        self.image_size_spin.setSingleStep(16)
+        self.image_size_spin.setValue(224)
+        self.image_size_spin.setSuffix(" px")
+        self.image_size_spin.setKeyboardTracking(False)
+        self.window_size_spin = QtWidgets.QSpinBox()
+        self.window_size_spin.setRange(2, MAX_WINDOW_SIZE)
+        self.window_size_spin.setValue(7)
+        self.window_size_spin.setKeyboardTracking(False)
+        self.shift_check = QtWidgets.QCheckBox("Shifted windows (SW-MSA)")
+        self.shift_check.setChecked(True)
+        self.stage_spin = QtWidgets.QSpinBox()
+        self.stage_spin.setRange(1, 4)
+        self.block_spin = QtWidgets.QSpinBox()
+        self.block_spin.setRange(1, 2)
+        self.block_spin.setValue(2)
+        self.head_spin = QtWidgets.QSpinBox()
+        self.head_spin.setRange(1, 3)
+        self.query_label = QtWidgets.QLabel("row 0, col 0")
+        self.window_label = QtWidgets.QLabel("0")
+        self.info_label = QtWidgets.QLabel("")
+        self.info_label.setObjectName("geometryInfo")
+        self.info_label.setWordWrap(True)
+        self.info_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        for widget, name in ((self.model_combo, "modelCombo"), (self.image_size_spin, "imageSizeSpin"),
+                             (self.window_size_spin, "windowSizeSpin"), (self.shift_check, "shiftCheck"),
+                             (self.stage_spin, "stageSpin"), (self.block_spin, "blockSpin"),
+                             (self.head_spin, "headSpin"), (self.query_label, "queryLabel"),
+                             (self.window_label, "windowLabel")):
+            widget.setObjectName(name)
+            widget.setToolTip(TOOLTIPS[name])
+
+        self.model_combo.currentIndexChanged.connect(self._on_model_chosen)
+        self.image_size_spin.valueChanged.connect(lambda value: self._emit(img_size=value))
+        self.window_size_spin.valueChanged.connect(lambda value: self._emit(window_size=value))
+        self.shift_check.toggled.connect(lambda checked: self._emit(shifted=bool(checked)))
+        self.stage_spin.valueChanged.connect(lambda value: self._emit(stage=value - 1))
+        self.block_spin.valueChanged.connect(lambda value: self._emit(block=value - 1))
+        self.head_spin.valueChanged.connect(lambda value: self._emit(head=value - 1))
+
+        model_box = QtWidgets.QGroupBox("Model and input")
+        model_form = QtWidgets.QFormLayout(model_box)
+        model_form.addRow("Model", self.model_combo)
+        model_form.addRow("Input size", self.image_size_spin)
+        model_form.addRow("Window M", self.window_size_spin)
+        model_form.addRow(self.shift_check)
+        where_box = QtWidgets.QGroupBox("Where to look")
+        where_form = QtWidgets.QFormLayout(where_box)
+        where_form.addRow("Stage", self.stage_spin)
+        where_form.addRow("Block", self.block_spin)
+        where_form.addRow("Head", self.head_spin)
+        where_form.addRow("Query", self.query_label)
+        where_form.addRow("Window", self.window_label)
+        info_box = QtWidgets.QGroupBox("Geometry")
+        info_layout = QtWidgets.QVBoxLayout(info_box)
+        info_layout.addWidget(self.info_label)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(model_box)
+        layout.addWidget(where_box)
+        layout.addWidget(info_box)
+        layout.addStretch(1)
+
+    # --- user -> intents ------------------------------------------------------------------
+
+    def _emit(self, **changes: Any) -> None:
+        if not self._syncing:
+            self.changed.emit(changes)
+
+    def _on_model_chosen(self, index: int) -> None:
+        if index < 0:
+            return
+        path = self.model_combo.itemData(index)
+        name = self.model_combo.itemText(index)
+        self._emit(model_name=name, checkpoint_path=path or None)
+
+    def add_checkpoint(self, path: str, name: str) -> int:
+        """List a loaded checkpoint (once); returns its index in the model list."""
+        index = self.model_combo.findData(path)
+        if index < 0:
+            self.model_combo.addItem(name, path)
+            index = self.model_combo.count() - 1
+            self.model_combo.setItemData(index, path, QtCore.Qt.ItemDataRole.ToolTipRole)
+        return index
+
+    # --- state -> screen ------------------------------------------------------------------
+
+    def show_state(self, state: ExplorerState, config: SwinConfig,
+                   geometries: Sequence[StageGeometry], source_size: tuple[int, int] | None) -> str:
+        """Show ``state`` (ranges follow the model and stage) without emitting ``changed``;
+        returns the one-line patch summary for the status bar."""
+        geometry = geometries[state.stage]
+        self._syncing = True
+        try:
+            index = (self.model_combo.findData(state.checkpoint_path) if state.checkpoint_path
+                     else self.model_combo.findText(state.model_name))
+            if index >= 0:
+                self.model_combo.setCurrentIndex(index)
+            self.image_size_spin.setValue(state.img_size)
+            self.window_size_spin.setValue(state.window_size)
+            self.window_size_spin.setEnabled(not state.checkpoint_path)
+            self.shift_check.setChecked(state.shifted)
+            self.stage_spin.setRange(1, len(geometries))
+            self.stage_spin.setValue(state.stage + 1)
+            self.block_spin.setRange(1, geometry.depth)
+            self.block_spin.setValue(state.block + 1)
+            self.head_spin.setRange(1, geometry.num_heads)
+            self.head_spin.setValue(state.head + 1)
+            self.query_label.setText(f"row {state.query[0]}, col {state.query[1]}")
+            self.window_label.setText(f"{state.window} (of {geometry.num_windows} windows)")
+        finally:
+            self._syncing = False
+        patches, text = geometry_summary(config, state, geometries, source_size)
+        self.info_label.setText(text)
+        return patches

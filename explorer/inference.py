@@ -1,0 +1,228 @@
+"""One model run for the explorer: build or reuse the model, run it with attention capture,
+and pack the answer as an :class:`~explorer.state.InferenceResult`.
+
+Pure (no Qt). torch is imported inside the functions, so importing this module is cheap and
+the window can appear before torch has loaded. The Qt worker and the CLI both call
+:func:`run_inference`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .state import ExplorerState, InferenceRequest, InferenceResult
+
+if TYPE_CHECKING:
+    from swin_model import SwinConfig, SwinTransformer
+
+__all__ = [
+    "MEASURE_MACS_LIMIT",
+    "PRESET_SEED",
+    "ModelCache",
+    "RunCancelled",
+    "preset_config",
+    "run_inference",
+]
+
+PRESET_SEED = 0
+"""Presets have no trained weights here: they are initialised under torch.manual_seed(0)."""
+
+MEASURE_MACS_LIMIT = 5_000_000_000
+"""Measured MACs need a second, fully captured forward pass; it is only run (once per
+model and input size) when the analytic count is at most this many MACs."""
+
+
+class RunCancelled(Exception):
+    """Raised by :func:`run_inference` when its ``cancelled`` callback turns true mid-run."""
+
+
+def preset_config(state: ExplorerState) -> SwinConfig:
+    """The preset configuration the state names, with its input size, window and shift."""
+    from swin_model import preset
+
+    return preset(state.model_name, img_size=state.img_size, window_size=state.window_size,
+                  shifted=state.shifted)
+
+
+class ModelCache:
+    """The most recently used models, so that moving a control does not rebuild the model.
+
+    Preset models are keyed by their configuration without the input size (the model takes
+    any size); checkpoint models by (path, window size, shift). ``capacity`` models are kept.
+    Also remembers measured MACs per model and input size. Use from one thread at a time.
+    """
+
+    def __init__(self, capacity: int = 2) -> None:
+        self.capacity = capacity
+        self._models: OrderedDict[Any, SwinTransformer] = OrderedDict()
+        self._measured: dict[tuple[Any, int], int] = {}
+        self.builds = 0
+
+    @staticmethod
+    def key(state: ExplorerState) -> tuple[Any, ...]:
+        if state.checkpoint_path:
+            return ("checkpoint", state.checkpoint_path, state.window_size, state.shifted)
+        return ("preset", preset_config(state).replace(img_size=224))
+
+    def model_for(self, state: ExplorerState) -> SwinTransformer:
+        """The model for ``state``: built with seeded random weights for a preset, or read
+        with :func:`swin_model.load_checkpoint` (window and shift as the state says)."""
+        key = self.key(state)
+        model = self._models.get(key)
+        if model is None:
+            model = self._build(state)
+            self._models[key] = model
+            self.builds += 1
+            while len(self._models) > self.capacity:
+                self._models.popitem(last=False)
+        self._models.move_to_end(key)
+        return model
+
+    def add_checkpoint(self, path: str, model: SwinTransformer) -> None:
+        """Keep an already loaded checkpoint model under its own window and shift."""
+        state = ExplorerState(checkpoint_path=path, window_size=model.config.window_size,
+                              shifted=model.config.shifted)
+        self._models[self.key(state)] = model
+        while len(self._models) > self.capacity:
+            self._models.popitem(last=False)
+
+    @staticmethod
+    def _build(state: ExplorerState) -> SwinTransformer:
+        import torch
+
+        if state.checkpoint_path:
+            from swin_model.checkpoint import load_checkpoint
+
+            model = load_checkpoint(state.checkpoint_path, window_size=state.window_size,
+                                    shifted=state.shifted)
+        else:
+            from swin_model import SwinTransformer
+
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(PRESET_SEED)
+                model = SwinTransformer(preset_config(state))
+        return model.eval()
+
+    def measured(self, state: ExplorerState, compute: Callable[[], int]) -> int:
+        """Measured MACs for this model at this input size, computed once."""
+        key = (self.key(state), state.img_size)
+        if key not in self._measured:
+            self._measured[key] = compute()
+        return self._measured[key]
+
+
+def is_trained_head(state: ExplorerState, model: SwinTransformer) -> bool:
+    """Only a loaded checkpoint with a 1000-class head predicts ImageNet classes."""
+    return bool(state.checkpoint_path) and model.config.num_classes == 1000
+
+
+@contextmanager
+def _cancellation(model: SwinTransformer, cancelled: Callable[[], bool] | None) -> Iterator[None]:
+    """Check ``cancelled`` before every module's forward; raise RunCancelled when true."""
+    if cancelled is None:
+        yield
+        return
+
+    def check(_module: Any, _inputs: Any) -> None:
+        if cancelled():
+            raise RunCancelled
+
+    handles = [module.register_forward_pre_hook(check) for module in model.modules()]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> InferenceResult:
+    """Run the model of ``request.state`` on ``request.pixels`` ((3, S, S) float32) and
+    record the attention of block ``request.capture`` = (stage, block).
+
+    The result holds the top-5 (class index, softmax probability), the captured attention
+    (num_windows, heads, N, N) and mask (num_windows, N, N) or None as float32 numpy, the
+    record's sizes in ``record_meta``, measured MACs when cheap (see MEASURE_MACS_LIMIT)
+    and the elapsed seconds. Every exception becomes ``error``; only a cancellation asked
+    for through ``cancelled`` raises (RunCancelled).
+    """
+    start = time.perf_counter()
+    state = request.state
+    phase = "The model could not be built"
+    try:
+        import torch
+
+        from swin_model import capture_attention
+
+        cache = ModelCache() if cache is None else cache
+        if state.checkpoint_path:
+            phase = f"The checkpoint {state.checkpoint_path} could not be loaded"
+        model = cache.model_for(state)
+        phase = "The model run failed"
+        pixels = np.asarray(request.pixels, dtype=np.float32)
+        if pixels.ndim != 3 or pixels.shape[0] != model.config.in_chans:
+            raise ValueError(f"pixels must be ({model.config.in_chans}, H, W), got {pixels.shape}")
+        batch = torch.from_numpy(pixels.copy()).unsqueeze(0)  # 1, 3, H, W
+        with (torch.inference_mode(), _cancellation(model, cancelled),
+              capture_attention(model, blocks=[request.capture]) as records):
+            logits = model(batch)  # 1, num_classes
+        if not records:
+            raise RuntimeError(f"block {request.capture} recorded no attention")
+        record = records[-1]
+        top_classes: tuple[tuple[int, float], ...] = ()
+        if logits.shape[-1] > 0:
+            probabilities = torch.softmax(logits[0].float(), dim=-1)
+            values, indices = probabilities.topk(min(5, probabilities.numel()))
+            top_classes = tuple((int(i), float(v)) for i, v in zip(indices, values, strict=True))
+        measured = None
+        phase = "Counting the measured MACs failed"
+        if _cheap_to_measure(model.config, state.img_size):
+            measured = cache.measured(state, lambda: _measure(model, batch, cancelled))
+        return InferenceResult(
+            request_id=request.request_id,
+            state=state,
+            top_classes=top_classes,
+            trained_head=is_trained_head(state, model),
+            attention=record.attn.float().numpy(),  # nW, heads, N, N (batch 1)
+            mask=None if record.mask is None else record.mask.float().numpy(),  # nW, N, N
+            record_meta={
+                "stage": record.stage,
+                "block": record.block,
+                "window_size": record.window_size,
+                "shift_size": record.shift_size,
+                "grid_size": tuple(record.grid_size),
+                "padded_size": tuple(record.padded_size),
+            },
+            measured_macs=measured,
+            elapsed_seconds=time.perf_counter() - start,
+        )
+    except RunCancelled:
+        raise
+    except Exception as error:  # every failure, MemoryError included, becomes a message
+        return InferenceResult(request_id=request.request_id, state=state,
+                               error=f"{phase}. {_describe(error)}",
+                               elapsed_seconds=time.perf_counter() - start)
+
+
+def _cheap_to_measure(config: SwinConfig, img_size: int) -> bool:
+    from swin_model.flops import count_macs
+
+    return count_macs(config, img_size, img_size).total <= MEASURE_MACS_LIMIT
+
+
+def _measure(model: SwinTransformer, batch: Any, cancelled: Callable[[], bool] | None) -> int:
+    from swin_model.flops import measured_macs
+
+    with _cancellation(model, cancelled):
+        return measured_macs(model, batch).per_image

@@ -1,0 +1,433 @@
+"""The figure view contract shared by every view of the explorer.
+
+A :class:`FigureView` is a QWidget holding one pyqtgraph scene (the figure, what export
+paints), a caption line above it and a hover read-out below it (neither is part of the
+figure). Views only emit intents (``queryPicked``, ``windowPicked``); the controller
+decides what changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+
+from explorer.palette import Theme, theme
+from explorer.state import ExplorerState, InferenceResult
+from swin_model import PRESET_NAMES, SwinConfig, preset
+from swin_model.windows import StageGeometry, cyclic_shift, stage_geometry
+
+from .drawing import Panel, WrappedText, hatch_path, label_rectangles, make_path_item, rect_path
+
+__all__ = [
+    "FigureView",
+    "PhotoLayer",
+    "PreparedLike",
+    "ViewContext",
+    "model_label",
+    "padded_canvas",
+    "padding_rects",
+    "result_matches",
+    "state_config",
+]
+
+
+class PreparedLike(Protocol):
+    """What the views need of a prepared image: ``display`` uint8 (N, N, 3)."""
+
+    display: np.ndarray
+    pixels: np.ndarray
+
+
+def state_config(state: ExplorerState) -> SwinConfig:
+    """The model configuration the state describes (a preset by name; Swin-T's layout for
+    a name that is not a preset), with the state's input size, window and shift."""
+    name = state.model_name.lower().replace("_", "-")
+    overrides = {"img_size": state.img_size, "window_size": state.window_size, "shifted": state.shifted}
+    if name in PRESET_NAMES:
+        return preset(name, **overrides)
+    return SwinConfig(**overrides)  # type: ignore[arg-type]
+
+
+def model_label(state: ExplorerState) -> str:
+    """ "Swin-T" for "swin-t"; a checkpoint's file name when one is loaded."""
+    if state.checkpoint_path:
+        return state.checkpoint_path.replace("\\", "/").rsplit("/", 1)[-1]
+    name = state.model_name
+    return "Swin-" + name.split("-", 1)[1].upper() if name.lower().startswith("swin-") else name
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    """Everything derived from one state that several views need."""
+
+    state: ExplorerState
+    config: SwinConfig
+    geometries: tuple[StageGeometry, ...]
+    image_size: int
+
+    @classmethod
+    def from_state(cls, state: ExplorerState) -> ViewContext:
+        config = state_config(state)
+        geometries = tuple(stage_geometry(config, state.img_size, state.img_size))
+        return cls(state=state, config=config, geometries=geometries, image_size=state.img_size)
+
+    @property
+    def stage(self) -> int:
+        return min(max(self.state.stage, 0), len(self.geometries) - 1)
+
+    @property
+    def geometry(self) -> StageGeometry:
+        return self.geometries[self.stage]
+
+    @property
+    def block(self) -> int:
+        return min(max(self.state.block, 0), self.geometry.depth - 1)
+
+    @property
+    def shift(self) -> int:
+        """The shift of the selected block (0 for W-MSA blocks)."""
+        return self.geometry.block_shift(self.block)
+
+    @property
+    def head(self) -> int:
+        return min(max(self.state.head, 0), self.geometry.num_heads - 1)
+
+    @property
+    def window(self) -> int:
+        return min(max(self.state.window, 0), self.geometry.num_windows - 1)
+
+    @property
+    def query(self) -> tuple[int, int]:
+        """The query token, clamped to the selected stage's grid."""
+        row, col = self.state.query
+        return (min(max(row, 0), self.geometry.height - 1), min(max(col, 0), self.geometry.width - 1))
+
+    def block_kind(self) -> str:
+        return "SW-MSA" if self.shift else "W-MSA"
+
+    def caption_parts(self, *, block: bool = True, head: bool = False) -> list[str]:
+        """Model, input size, stage, block, window and shift, as caption pieces."""
+        geometry = self.geometry
+        parts = [
+            model_label(self.state),
+            f"input {self.image_size}×{self.image_size}",
+            f"stage {self.stage + 1}/{len(self.geometries)}",
+        ]
+        if block:
+            parts.append(f"block {self.block + 1}/{geometry.depth} ({self.block_kind()})")
+        if head:
+            parts.append(f"head {self.head + 1}/{geometry.num_heads}")
+        parts.append(f"M = {geometry.window_size}")
+        parts.append(f"shift {self.shift}" if block else f"shift {geometry.shift_size}")
+        return parts
+
+
+def padded_canvas(
+    prepared: PreparedLike | None, image_size: int, height: int, width: int, fill: tuple[int, int, int]
+) -> np.ndarray:
+    """uint8 (height, width, 3): the photo at ``image_size x image_size`` in the top-left,
+    the rest (the zero padding the model adds) filled with ``fill``."""
+    canvas = np.empty((height, width, 3), dtype=np.uint8)
+    canvas[...] = fill
+    if prepared is None:
+        return canvas
+    display = np.asarray(prepared.display)
+    if display.shape[0] != image_size or display.shape[1] != image_size:
+        rows = np.arange(image_size) * display.shape[0] // image_size
+        cols = np.arange(image_size) * display.shape[1] // image_size
+        display = display[rows][:, cols]
+    rows, cols = min(height, image_size), min(width, image_size)
+    canvas[:rows, :cols] = display[:rows, :cols, :3]
+    return canvas
+
+
+_FONTS: dict[tuple[float, bool], QtGui.QFont] = {}
+
+_MODEL_FIELDS = ("model_name", "img_size", "window_size", "shifted", "checkpoint_path")
+
+
+def result_matches(
+    result: InferenceResult | None, state: ExplorerState | None, with_block: bool = True
+) -> bool:
+    """Whether ``result`` answers the model, input size and (with ``with_block``) the
+    stage and block that ``state`` shows; head, window and query need no new run."""
+    if result is None or state is None or result.error:
+        return False
+    fields = _MODEL_FIELDS + (("stage", "block") if with_block else ())
+    if any(getattr(result.state, name) != getattr(state, name) for name in fields):
+        return False
+    if with_block:
+        meta = result.record_meta
+        if meta.get("stage", state.stage) != state.stage or meta.get("block", state.block) != state.block:
+            return False
+    return True
+
+
+class FigureView(QtWidgets.QWidget):
+    """One figure of the explorer. Subclasses set ``figure_name`` and ``explanation`` (the
+    one-sentence tooltip) and implement :meth:`_redraw`."""
+
+    figure_name: ClassVar[str] = ""
+    explanation: ClassVar[str] = ""
+
+    queryPicked = QtCore.Signal(int, int)
+    """(row, col) of a token of the selected stage's grid, clicked on the image."""
+    windowPicked = QtCore.Signal(int)
+    """Row-major index of a window of the selected stage (under the block's shift)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme: Theme = theme("screen")
+        self.context: ViewContext | None = None
+        self.prepared: PreparedLike | None = None
+        self.result: InferenceResult | None = None
+        self._dirty = False
+
+        self._caption_label = QtWidgets.QLabel()
+        self._caption_label.setWordWrap(True)
+        self._caption_label.setToolTip(self.explanation)
+        self._graphics = pg.GraphicsLayoutWidget()
+        self._graphics.setToolTip(self.explanation)
+        self._graphics.setAntialiasing(True)
+        self._hover_label = QtWidgets.QLabel(" ")
+        self._hover_label.setToolTip("What is under the mouse pointer.")
+        self.controls = QtWidgets.QHBoxLayout()
+        self.controls.setContentsMargins(0, 0, 0, 0)
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self._caption_label)
+        layout.addWidget(self._graphics, 1)
+        layout.addLayout(self.controls)
+        layout.addWidget(self._hover_label)
+
+        root = self._graphics.ci
+        self.body: pg.GraphicsLayout = root.addLayout(row=0, col=0)
+        self.note = WrappedText()
+        root.addItem(self.note, row=1, col=0)
+        self._note_html = ""
+
+        scene = self._graphics.scene()
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self.setToolTip(self.explanation)
+        self._build()
+        self.set_theme("screen")
+
+    # --- the contract -------------------------------------------------------------------
+
+    def update_state(self, state: ExplorerState, prepared: PreparedLike | None) -> None:
+        """Redraw geometry and cost for ``state`` on ``prepared``'s photo.
+
+        A view inside a hidden page of the window (a background tab) only remembers the
+        state and redraws when it is shown, or when its caption or scene is asked for."""
+        self.context = ViewContext.from_state(state)
+        self.prepared = prepared
+        self._dirty = True
+        if not self._hidden_in_window():
+            self.flush()
+
+    def update_result(self, result: InferenceResult | None) -> None:
+        """Take the newest model result (None: none yet). Only attention and cost use it."""
+        self.result = result
+        if self.context is None:
+            return
+        if self._dirty or self._hidden_in_window():
+            self._dirty = True
+            if not self._hidden_in_window():
+                self.flush()
+            return
+        self._result_changed()
+        self.refresh_caption()
+
+    def flush(self) -> None:
+        """Draw the pending state now (no-op when nothing is pending)."""
+        if self._dirty and self.context is not None:
+            self._dirty = False
+            self._redraw()
+            self.refresh_caption()
+
+    def refresh_caption(self) -> None:
+        """Show the current caption above the figure."""
+        self._caption_label.setText(self.caption())
+
+    def caption(self) -> str:
+        self.flush()
+        if self.context is None:
+            return self.figure_name
+        return " · ".join(self._caption_parts())
+
+    def set_theme(self, name: str) -> None:
+        """ "screen" (dark) or "slide" (white background, large fonts), same palette."""
+        self.theme = theme(name)
+        self._graphics.setBackground(self.theme.background)
+        self._style_labels()
+        self._theme_changed()
+        if self.context is not None:
+            self._dirty = True
+            if not self._hidden_in_window():
+                self.flush()
+
+    def render_target(self) -> pg.GraphicsView:
+        """The pyqtgraph view whose scene is the figure (drawn up to date)."""
+        self.flush()
+        return self._graphics
+
+    def _hidden_in_window(self) -> bool:
+        return self.parentWidget() is not None and not self.isVisible()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        self.flush()
+
+    # --- for subclasses -----------------------------------------------------------------
+
+    def _caption_parts(self) -> list[str]:
+        assert self.context is not None
+        return self.context.caption_parts()
+
+    def _build(self) -> None:
+        """Create the panels and items (once)."""
+        raise NotImplementedError
+
+    def _redraw(self) -> None:
+        """Draw ``self.context`` (set by update_state)."""
+        raise NotImplementedError
+
+    def _result_changed(self) -> None:
+        """A new result arrived; views that show model output redraw."""
+
+    def _theme_changed(self) -> None:
+        """Restyle what a redraw does not restyle (titles, axes)."""
+
+    def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
+        return None
+
+    def _clicked(self, scene_pos: QtCore.QPointF) -> None:
+        """A left click at ``scene_pos``."""
+
+    def set_note(self, html: str) -> None:
+        """The text under the figure (part of the figure: exported with it)."""
+        self._note_html = html
+        self.note.set_html(html, self.theme.foreground, self.theme.label_size)
+
+    def note_text(self) -> str:
+        """The note as plain text (tags removed)."""
+        return self.note.plain_text()
+
+    def hover_text(self) -> str:
+        return self._hover_label.text()
+
+    def style_title(self, label: WrappedText, text: str) -> None:
+        """Write a panel title (bold, centred, wrapped to the panel's width)."""
+        label.set_html(f"<b>{text}</b>", self.theme.foreground, self.theme.label_size + 1)
+
+    def qfont(self, size: int | None = None, bold: bool = False) -> QtGui.QFont:
+        """A shared font of ``size`` points (the theme's small size by default); do not modify."""
+        key = (float(size if size is not None else self.theme.small_size), bold)
+        font = _FONTS.get(key)
+        if font is None:
+            font = QtGui.QFont()
+            font.setPointSizeF(key[0])
+            font.setBold(bold)
+            _FONTS[key] = font
+        return font
+
+    def pen(
+        self, color: str, width: float | None = None, dashed: bool = False, alpha: int = 255
+    ) -> QtGui.QPen:
+        qcolor = QtGui.QColor(color)
+        qcolor.setAlpha(alpha)
+        pen = pg.mkPen(qcolor, width=width if width is not None else self.theme.line_width)
+        pen.setCosmetic(True)
+        if dashed:
+            pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+        return pen
+
+    @staticmethod
+    def brush(color: str, alpha: int = 255, pattern: Any = None) -> QtGui.QBrush:
+        qcolor = QtGui.QColor(color)
+        qcolor.setAlpha(alpha)
+        return QtGui.QBrush(qcolor) if pattern is None else QtGui.QBrush(qcolor, pattern)
+
+    def _style_labels(self) -> None:
+        self._caption_label.setStyleSheet(f"font-size: {self.theme.label_size + 1}pt; font-weight: bold;")
+        self._hover_label.setStyleSheet(f"font-size: {self.theme.label_size}pt;")
+        self.set_note(self._note_html)
+
+    # --- mouse --------------------------------------------------------------------------
+
+    def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
+        if self.context is None:
+            return
+        text = self._hover_text(scene_pos)
+        self._hover_label.setText(text if text else " ")
+
+    def _on_mouse_clicked(self, event: Any) -> None:
+        if self.context is None or event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        self._clicked(event.scenePos())
+
+
+def padding_rects(image_size: int, extent_height: float, extent_width: float) -> np.ndarray:
+    """(K, 4) of (x, y, w, h): the area of an ``extent`` canvas outside the
+    ``image_size`` square photo (the right strip and the bottom strip), in pixels."""
+    rects = []
+    if extent_width > image_size:
+        rects.append((image_size, 0, extent_width - image_size, extent_height))
+    if extent_height > image_size:
+        rects.append((0, image_size, min(image_size, extent_width), extent_height - image_size))
+    return np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+
+
+class PhotoLayer:
+    """The photo on its padded canvas in a panel, the padding drawn grey and hatched
+    (vector), optionally rolled as the cyclic shift rolls the feature map."""
+
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.fill = make_path_item(panel.viewbox, z=5)
+        self.hatch = make_path_item(panel.viewbox, z=6)
+        self.fill.setToolTip(
+            "Zero padding: the model pads the map to a multiple of the patch "
+            "and of the window; padded tokens carry zeros."
+        )
+        self._prepared: object | None = None
+        self._key: tuple[Any, ...] | None = None
+
+    def draw(self, view: FigureView, extent_height: int, extent_width: int, roll: int = 0) -> None:
+        """Show the photo on an ``extent`` canvas, rolled up and left by ``roll`` pixels."""
+        assert view.context is not None and self.panel.image is not None
+        size = view.context.image_size
+        key = (size, extent_height, extent_width, roll, view.theme.name)
+        if key == self._key and self._prepared is view.prepared:
+            return
+        self._key, self._prepared = key, view.prepared
+        fill = QtGui.QColor(view.theme.padding)
+        canvas = padded_canvas(
+            view.prepared, size, extent_height, extent_width, (fill.red(), fill.green(), fill.blue())
+        )
+        rects = padding_rects(size, extent_height, extent_width)
+        if roll:
+            canvas = cyclic_shift(canvas, roll, dims=(0, 1))
+            padding = np.zeros((extent_height, extent_width), dtype=np.int8)
+            for x, y, w, h in rects.astype(int):
+                padding[y : y + h, x : x + w] = 1
+            cells = label_rectangles(cyclic_shift(padding, roll, dims=(0, 1)))
+            cells = cells[cells[:, 4] == 1]
+            rects = np.stack([cells[:, 1], cells[:, 0], cells[:, 3], cells[:, 2]], axis=1)
+        self.panel.image.setImage(canvas, autoLevels=False, levels=(0, 255))
+        self.panel.image.setRect(QtCore.QRectF(0, 0, extent_width, extent_height))
+        self.fill.setPath(rect_path(rects))
+        self.fill.setBrush(view.brush(view.theme.padding, alpha=90))
+        self.hatch.setPath(hatch_path(rects, spacing=max(extent_height, extent_width) / 48))
+        self.hatch.setPen(view.pen(view.theme.foreground, width=1.0, alpha=150))
+
+    def padding_area(self) -> QtGui.QPainterPath:
+        """The filled padding area as drawn (scene units = pixels)."""
+        return self.fill.path()

@@ -1,0 +1,268 @@
+"""Figure "cost": the analytic cost of the current model and input, live, with the lecture's
+formulas filled in, MSA against W-MSA over input sizes, and the measured count."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.Qt import QtCore
+
+from explorer.palette import MASK_COLORS
+from swin_model import SwinConfig
+from swin_model.flops import CostReport, StageCost, count_macs
+
+from .base import FigureView, result_matches
+from .drawing import WrappedText
+
+__all__ = ["CostView", "msa_formula", "wmsa_formula"]
+
+MSA_COLOR = MASK_COLORS[-100.0]
+WMSA_COLOR = MASK_COLORS[0.0]
+TICK_SIZES = (112, 224, 384, 512, 640, 768, 896, 1024)
+
+
+def msa_formula(stage: StageCost) -> str:
+    """Ω(MSA) = 4hwC² + 2(hw)²C with this stage's h, w, C."""
+    h, w, c = stage.height, stage.width, stage.channels
+    return f"4·{h}·{w}·{c}² + 2·({h}·{w})²·{c}"
+
+
+def wmsa_formula(stage: StageCost) -> str:
+    """Ω(W-MSA) = 4hwC² + 2M²hwC on the grid padded to the window."""
+    h, w, c, m = stage.padded_height, stage.padded_width, stage.channels, stage.window_size
+    return f"4·{h}·{w}·{c}² + 2·{m}²·{h}·{w}·{c}"
+
+
+def giga(macs: float) -> str:
+    return f"{macs / 1e9:.3f} G"
+
+
+@lru_cache(maxsize=16)
+def attention_curves(config: SwinConfig, largest: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Input sides (every 16 px up to ``largest``) and the summed attention cost of all
+    blocks, Σ depth·Ω(MSA) and Σ depth·Ω(W-MSA), in MACs, from :func:`count_macs`."""
+    sides = np.arange(32, largest + 1, 16)
+    msa, wmsa = [], []
+    for side in sides:
+        report = count_macs(config, int(side), int(side))
+        msa.append(sum(stage.depth * stage.msa_omega for stage in report.stages))
+        wmsa.append(sum(stage.depth * stage.wmsa_omega for stage in report.stages))
+    return sides, np.asarray(msa, dtype=np.float64), np.asarray(wmsa, dtype=np.float64)
+
+
+class CostView(FigureView):
+    """Cost of the selected model at the selected input size, recomputed on every change
+    (no model needed): per stage Ω(MSA) and Ω(W-MSA) of one attention layer with the
+    numbers filled in, the totals in MACs (official ``flops()`` convention) and FLOPs, the
+    parameters, a plot of attention cost against input size with the current size marked,
+    and the count measured during the last real forward pass."""
+
+    figure_name = "cost"
+    explanation = (
+        "Cost: global attention (MSA) grows with the square of the number of tokens, "
+        "window attention (W-MSA) only linearly, because each token sees M² others."
+    )
+
+    def _build(self) -> None:
+        self.table = WrappedText()
+        self.body.addItem(self.table, row=0, col=0, colspan=2)
+        self.plot = self.body.addPlot(row=1, col=0)
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.legend = self.plot.addLegend(offset=(10, 10))
+        self.msa_curve = self.plot.plot(name="Σ depth·Ω(MSA): global attention")
+        self.wmsa_curve = self.plot.plot(name="Σ depth·Ω(W-MSA): window attention")
+        self.current = pg.ScatterPlotItem(size=11)
+        self.current.setZValue(10)
+        self.plot.addItem(self.current)
+        self.plot.setToolTip(
+            "Attention cost of all blocks against the input size; the horizontal "
+            "axis is linear in the number of tokens h·w, so W-MSA is a straight line "
+            "and MSA a parabola."
+        )
+        self.totals = WrappedText()
+        self.body.addItem(self.totals, row=1, col=1)
+        self.body.layout.setColumnStretchFactor(0, 3)
+        self.body.layout.setColumnStretchFactor(1, 2)
+        self.body.layout.setRowStretchFactor(1, 3)
+        self.report: CostReport | None = None
+        self._rows: list[tuple[str, str]] = []
+        self._curve_key: tuple[object, ...] | None = None
+        self._measured_text = ""
+
+    # --- data ---------------------------------------------------------------------------
+
+    def stage_formulas(self) -> list[tuple[str, str]]:
+        """Per stage the (Ω(MSA), Ω(W-MSA)) lines as displayed: "formula = value"."""
+        return list(self._rows)
+
+    def table_text(self) -> str:
+        return self.table.plain_text()
+
+    def totals_text(self) -> str:
+        return self.totals.plain_text()
+
+    def curve_data(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """{"msa", "wmsa", "current"}: (x = stage-1 tokens h·w, y = GMACs) as plotted."""
+        msa_x, msa_y = self.msa_curve.getData()
+        wmsa_x, wmsa_y = self.wmsa_curve.getData()
+        current = self.current.getData()
+        return {"msa": (msa_x, msa_y), "wmsa": (wmsa_x, wmsa_y), "current": (current[0], current[1])}
+
+    # --- drawing ------------------------------------------------------------------------
+
+    def _redraw(self) -> None:
+        context = self.context
+        assert context is not None
+        size = context.image_size
+        self.report = count_macs(context.config, size, size)
+        self._draw_table(self.report)
+        self._draw_curves(context.config, size)
+        self._draw_totals()
+        self.set_note(
+            "MACs (multiply-accumulates) as the official flops(); one MAC is two FLOPs. "
+            "Ω: one attention layer (QKV, QKᵀ, softmax·V, projection), softmax and scale left "
+            "out. W-MSA steps where padding to a multiple of M adds tokens."
+        )
+
+    def _result_changed(self) -> None:
+        self._draw_totals()
+
+    def _draw_table(self, report: CostReport) -> None:
+        context = self.context
+        assert context is not None
+        self._rows = []
+        body = []
+        for stage in report.stages:
+            msa_value, wmsa_value = f"{stage.msa_omega:,}", f"{stage.wmsa_omega:,}"
+            self._rows.append(
+                (f"{msa_formula(stage)} = {msa_value}", f"{wmsa_formula(stage)} = {wmsa_value}")
+            )
+            ratio = stage.msa_omega / stage.wmsa_omega if stage.wmsa_omega else float("nan")
+            bold = " style='font-weight:bold'" if stage.stage == context.stage else ""
+            shift = f", shift {stage.shift_size}" if stage.shift_size else ", no shift"
+            body.append(
+                f"<tr{bold}><td>{stage.stage + 1}</td>"
+                f"<td>{stage.height}×{stage.width}×{stage.channels}<br>M = {stage.window_size}{shift}, "
+                f"{stage.depth} blocks</td>"
+                f"<td style='color:{MSA_COLOR}'>{msa_formula(stage)}<br>= {msa_value}</td>"
+                f"<td style='color:{WMSA_COLOR}'>{wmsa_formula(stage)}<br>= {wmsa_value}</td>"
+                f"<td align='right'>{ratio:.1f}×</td></tr>"
+            )
+        header = (
+            "<tr><th>stage&nbsp;</th><th align='left'>h×w×C</th>"
+            "<th align='left'>Ω(MSA) = 4hwC² + 2(hw)²C&nbsp;</th>"
+            "<th align='left'>Ω(W-MSA) = 4hwC² + 2M²hwC, padded&nbsp;</th><th>MSA / W-MSA</th></tr>"
+        )
+        self.table.set_html(
+            f"<table cellspacing='0' cellpadding='3'>{header}{''.join(body)}</table>",
+            self.theme.foreground,
+            self.theme.small_size,
+        )
+
+    def _draw_curves(self, config: SwinConfig, size: int) -> None:
+        largest = max(448, 2 * size)
+        largest = int(np.ceil(largest / 16) * 16)
+        key = (config.replace(img_size=224), largest, self.theme.name)
+        patch = config.patch_size
+        if key != self._curve_key:
+            self._curve_key = key
+            sides, msa, wmsa = attention_curves(config.replace(img_size=224), largest)
+            tokens = (np.ceil(sides / patch)) ** 2
+            self.msa_curve.setData(tokens, msa / 1e9, pen=pg.mkPen(MSA_COLOR, width=self.theme.thick_width))
+            self.wmsa_curve.setData(
+                tokens, wmsa / 1e9, pen=pg.mkPen(WMSA_COLOR, width=self.theme.thick_width)
+            )
+            ticks = [(float(np.ceil(side / patch) ** 2), str(side)) for side in TICK_SIZES if side <= largest]
+            self.plot.getAxis("bottom").setTicks([ticks])
+            self.plot.setXRange(0, float(np.ceil(largest / patch) ** 2), padding=0.02)
+        assert self.report is not None
+        msa_now = sum(stage.depth * stage.msa_omega for stage in self.report.stages) / 1e9
+        wmsa_now = sum(stage.depth * stage.wmsa_omega for stage in self.report.stages) / 1e9
+        tokens_now = float(self.report.stages[0].height * self.report.stages[0].width)
+        self.current.setData(
+            [tokens_now, tokens_now],
+            [msa_now, wmsa_now],
+            brush=[pg.mkBrush(MSA_COLOR), pg.mkBrush(WMSA_COLOR)],
+            pen=pg.mkPen(self.theme.foreground, width=1.5),
+        )
+        self.plot.setYRange(0, max(msa_now, float(self._max_visible())) * 1.05, padding=0)
+        self.plot.setTitle(
+            f"attention cost of all blocks vs input size (current: {size} px)",
+            color=self.theme.foreground,
+            size=f"{self.theme.label_size}pt",
+        )
+
+    def _max_visible(self) -> float:
+        _, msa = self.msa_curve.getData()
+        return float(msa.max()) if msa is not None and len(msa) else 1.0
+
+    def _draw_totals(self) -> None:
+        context = self.context
+        report = self.report
+        if context is None or report is None:
+            return
+        by_part = report.by_part()
+        attention = sum(by_part[name] for name in ("qkv", "qk", "av", "proj"))
+        lines = [
+            f"<b>{context.caption_parts(block=False)[0]}, {report.img_height}×{report.img_width}</b>",
+            f"Total <b>{giga(report.total)} MACs</b> = {giga(report.flops)} FLOPs",
+            f"Parameters <b>{report.params / 1e6:.2f} M</b>",
+            f"(S)W-MSA {giga(attention)} · MLP {giga(by_part['mlp'])}",
+            f"Convs + matmuls {giga(report.matmul_macs)}",
+        ]
+        result = self.result
+        if (
+            result is not None
+            and result_matches(result, context.state, with_block=False)
+            and result.measured_macs is not None
+        ):
+            difference = (result.measured_macs - report.matmul_macs) / report.matmul_macs * 100
+            self._measured_text = (
+                f"Measured (last forward pass) <b>{giga(result.measured_macs)}</b> "
+                f"vs {giga(report.matmul_macs)} analytic ({difference:+.2f} %)"
+            )
+        elif result is not None and result_matches(result, context.state, with_block=False):
+            self._measured_text = "Measured: not counted (model too large to measure)"
+        else:
+            self._measured_text = "Measured: waiting for a model run at this size"
+        lines.append(self._measured_text)
+        self.totals.set_html("<br>".join(lines), self.theme.foreground, self.theme.small_size)
+
+    def measured_text(self) -> str:
+        return self._measured_text
+
+    def _theme_changed(self) -> None:
+        self._curve_key = None
+        for axis in ("left", "bottom"):
+            item = self.plot.getAxis(axis)
+            item.setPen(self.theme.foreground)
+            item.setTextPen(self.theme.foreground)
+            font = self.qfont(self.theme.small_size)
+            item.setStyle(tickFont=font)
+        style = {"color": self.theme.foreground, "font-size": f"{self.theme.small_size}pt"}
+        self.plot.setLabel("left", "G MACs", **style)
+        self.plot.setLabel("bottom", "input side (px); spacing ∝ tokens h·w", **style)
+        self.legend.setLabelTextColor(self.theme.foreground)
+        self.legend.setLabelTextSize(f"{self.theme.small_size}pt")
+        for _, label in self.legend.items:
+            label.setText(label.text, color=self.theme.foreground, size=f"{self.theme.small_size}pt")
+        self.legend.setBrush(self.brush(self.theme.background, alpha=200))
+
+    def _caption_parts(self) -> list[str]:
+        assert self.context is not None
+        parts = self.context.caption_parts(block=False)[:3]
+        if self.report is not None:
+            parts.append(f"{giga(self.report.total)} MACs, {self.report.params / 1e6:.2f} M params")
+        return parts
+
+    def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
+        if not self.plot.sceneBoundingRect().contains(scene_pos) or self.context is None:
+            return None
+        point = self.plot.vb.mapSceneToView(scene_pos)
+        if point.x() <= 0:
+            return None
+        side = round(np.sqrt(point.x()) * self.context.config.patch_size)
+        return f"input ≈ {side} px · {point.y():.2f} G MACs"

@@ -1,0 +1,37 @@
+"""Shared test set-up: Qt runs offscreen, and no test touches the user's settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Before any Qt import: the tests never open a real window.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_SETTINGS_HOME = tempfile.mkdtemp(prefix="swin-explorer-settings-")
+os.environ["XDG_CONFIG_HOME"] = _SETTINGS_HOME
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_qsettings() -> None:
+    """Point every QSettings format at a temporary folder, if Qt is used at all."""
+    try:
+        from PySide6 import QtCore
+    except ImportError:
+        return
+    for fmt in (QtCore.QSettings.Format.NativeFormat, QtCore.QSettings.Format.IniFormat):
+        for scope in (QtCore.QSettings.Scope.UserScope, QtCore.QSettings.Scope.SystemScope):
+            QtCore.QSettings.setPath(fmt, scope, _SETTINGS_HOME)
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    """A fresh INI file for one test's QSettings."""
+    return tmp_path / "settings.ini"

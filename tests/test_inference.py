@@ -1,0 +1,157 @@
+"""explorer.inference: one model run, packed as an InferenceResult (no Qt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import inference
+from explorer.inference import ModelCache, RunCancelled, run_inference
+from explorer.state import ExplorerState, InferenceRequest
+from swin_model import SwinConfig, SwinTransformer, preset, windows
+from swin_model.checkpoint import save_official
+from swin_model.flops import measured_macs
+from swin_model.preprocess import load_image, prepare
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+@pytest.fixture(scope="module")
+def cache() -> ModelCache:
+    return ModelCache(capacity=4)
+
+
+def request_for(state: ExplorerState, request_id: int = 1) -> InferenceRequest:
+    prepared = prepare(load_image(ASSETS / "coffee.jpg"), state.img_size)
+    return InferenceRequest(request_id=request_id, state=state, pixels=prepared.pixels,
+                            capture=(state.stage, state.block))
+
+
+def test_result_matches_an_independently_built_seeded_model(cache: ModelCache) -> None:
+    state = ExplorerState(model_name="swin-t", img_size=96, window_size=7, stage=1, block=1)
+    request = request_for(state, request_id=7)
+    result = run_inference(request, cache)
+    assert result.error is None
+    assert result.request_id == 7 and result.state == state
+    torch.manual_seed(0)
+    reference = SwinTransformer(preset("swin-t", img_size=96)).eval()
+    with torch.inference_mode():
+        probabilities = torch.softmax(reference(torch.from_numpy(request.pixels.copy())[None])[0], -1)
+    values, indices = probabilities.topk(5)
+    assert [index for index, _ in result.top_classes] == indices.tolist()
+    np.testing.assert_allclose([p for _, p in result.top_classes], values.numpy(), rtol=1e-4)
+    assert result.trained_head is False
+    assert result.elapsed_seconds > 0
+
+
+def test_attention_mask_and_meta_follow_the_window_geometry(cache: ModelCache) -> None:
+    # 100 px: a 25 x 25 grid, M = 7 pads it to 28 x 28 (16 windows), block 2 shifts by 3
+    state = ExplorerState(model_name="swin-t", img_size=100, window_size=7, stage=0, block=1)
+    result = run_inference(request_for(state), cache)
+    assert result.error is None
+    geometry = windows.stage_geometry(preset("swin-t"), 100, 100)[0]
+    assert geometry.padded_height == 28 and geometry.num_windows == 16
+    tokens = geometry.window_size ** 2
+    assert result.attention is not None
+    assert result.attention.shape == (geometry.num_windows, geometry.num_heads, tokens, tokens)
+    assert result.attention.dtype == np.float32
+    np.testing.assert_allclose(result.attention.sum(-1), 1.0, atol=1e-4)
+    expected_mask = windows.attention_mask(geometry.padded_height, geometry.padded_width,
+                                           geometry.window_size, geometry.block_shift(1)).numpy()
+    assert result.mask is not None
+    np.testing.assert_array_equal(result.mask, expected_mask)
+    # masked pairs get (almost) no attention
+    masked = np.broadcast_to(expected_mask[:, None] < 0, result.attention.shape)
+    assert result.attention[masked].max() < 1e-6
+    assert result.record_meta == {"stage": 0, "block": 1, "window_size": 7, "shift_size": 3,
+                                  "grid_size": (25, 25), "padded_size": (28, 28)}
+
+
+def test_unshifted_block_has_no_mask(cache: ModelCache) -> None:
+    state = ExplorerState(model_name="swin-t", img_size=64, stage=0, block=0)
+    result = run_inference(request_for(state), cache)
+    assert result.error is None and result.mask is None
+    assert result.record_meta["shift_size"] == 0
+
+
+def test_cache_reuses_the_model_across_sizes_and_rebuilds_for_a_new_window(cache: ModelCache) -> None:
+    run_inference(request_for(ExplorerState(img_size=64, stage=0, block=0)), cache)
+    builds = cache.builds
+    run_inference(request_for(ExplorerState(img_size=80, stage=0, block=0)), cache)
+    run_inference(request_for(ExplorerState(img_size=64, shifted=False, stage=0, block=0)), cache)
+    assert cache.builds == builds + 1  # the size is free, the shift is part of the model
+    first = cache.model_for(ExplorerState(img_size=64))
+    unshifted = cache.model_for(ExplorerState(img_size=64, shifted=False))
+    # the same seed gives the same weights with and without the shift
+    for (name, a), (_, b) in zip(first.state_dict().items(), unshifted.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_measured_macs_are_the_flop_counter_figure(cache: ModelCache) -> None:
+    state = ExplorerState(img_size=64, stage=0, block=0)
+    request = request_for(state)
+    result = run_inference(request, cache)
+    expected = measured_macs(cache.model_for(state), torch.from_numpy(request.pixels.copy())).per_image
+    assert result.measured_macs == expected
+    assert result.measured_macs > 0
+
+
+def test_measured_macs_skipped_above_the_limit(monkeypatch: pytest.MonkeyPatch, cache: ModelCache) -> None:
+    monkeypatch.setattr(inference, "MEASURE_MACS_LIMIT", 0)
+    result = run_inference(request_for(ExplorerState(img_size=72, stage=0, block=0)), cache)
+    assert result.error is None and result.measured_macs is None
+
+
+def test_errors_come_back_as_messages(tmp_path: Path, cache: ModelCache) -> None:
+    broken = tmp_path / "broken.pth"
+    broken.write_bytes(b"this is not a checkpoint")
+    state = ExplorerState(img_size=64, checkpoint_path=str(broken), model_name="broken.pth")
+    result = run_inference(request_for(state), cache)
+    assert result.error is not None and "broken.pth could not be loaded" in result.error
+    assert result.attention is None and result.top_classes == ()
+
+    no_such_block = ExplorerState(img_size=64, stage=0, block=5)
+    result = run_inference(request_for(no_such_block), cache)
+    assert result.error is not None and "(0, 5)" in result.error
+
+    bad_pixels = InferenceRequest(request_id=3, state=ExplorerState(img_size=64),
+                                  pixels=np.zeros((64, 64), np.float32), capture=(0, 1))
+    result = run_inference(bad_pixels, cache)
+    assert result.error is not None and "pixels must be" in result.error
+
+
+def test_cancellation_raises(cache: ModelCache) -> None:
+    calls = []
+
+    def cancelled() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(RunCancelled):
+        run_inference(request_for(ExplorerState(img_size=64)), cache, cancelled=cancelled)
+    # the hooks are gone afterwards: the same model runs normally
+    assert run_inference(request_for(ExplorerState(img_size=64)), cache).error is None
+
+
+@pytest.mark.parametrize("num_classes", [1000, 10])
+def test_checkpoint_head(tmp_path: Path, num_classes: int) -> None:
+    config = SwinConfig(embed_dim=24, depths=(2, 2), num_heads=(2, 4), window_size=4,
+                        num_classes=num_classes)
+    torch.manual_seed(1)
+    model = SwinTransformer(config).eval()
+    path = tmp_path / "small.pth"
+    save_official(model, path)
+    state = ExplorerState(model_name="small.pth", checkpoint_path=str(path), img_size=64,
+                          window_size=4, stage=1, block=1)
+    request = request_for(state)
+    result = run_inference(request, ModelCache())
+    assert result.error is None
+    assert result.trained_head is (num_classes == 1000)
+    with torch.inference_mode():
+        logits = model(torch.from_numpy(request.pixels.copy())[None])[0]
+    assert result.top_classes[0][0] == int(logits.argmax())
+    assert all(index < num_classes for index, _ in result.top_classes)
+    assert result.attention is not None and result.attention.shape[1] == 4  # stage 2 heads
