@@ -52,9 +52,9 @@ def control_changes(base: ExplorerState) -> dict[str, tuple[ExplorerState, Explo
 
 def synthetic_result(state: ExplorerState) -> InferenceResult:
     """A result shaped like the model's for ``state`` (softmax rows of random logits)."""
-    from explorer.views.base import state_config
+    from explorer.state import model_config
 
-    geometry = stage_geometry(state_config(state), state.img_size, state.img_size)[state.stage]
+    geometry = stage_geometry(model_config(state), state.img_size, state.img_size)[state.stage]
     n = geometry.tokens_per_window
     logits = np.random.default_rng(0).normal(size=(geometry.num_windows, geometry.num_heads, n, n))
     attention = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)

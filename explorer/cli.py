@@ -17,6 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from explorer.state import MAX_IMAGE_SIZE as MAX_IMG_SIZE
+from explorer.state import MAX_WINDOW_SIZE, MIN_WINDOW_SIZE
+from explorer.state import MIN_IMAGE_SIZE as MIN_IMG_SIZE
+from swin_model.config import PRESET_NAMES
+
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "CliError", "build_parser", "main"]
 
 EXIT_OK = 0
@@ -27,12 +32,7 @@ EXIT_USAGE = 2
 head or query, a missing or broken image or checkpoint, an unwritable output folder."""
 
 PROG = "python main.py"
-MIN_IMG_SIZE = 32
-MAX_IMG_SIZE = 1024
-MIN_WINDOW_SIZE = 2
-MAX_WINDOW_SIZE = 32
 DEFAULT_WINDOW_SIZE = 7
-"""The same ranges as the explorer window's spin boxes."""
 
 DESCRIPTION = """\
 Swin Explorer: an interactive explorer of the Swin Transformer (patches, M×M windows,
@@ -93,9 +93,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-MODEL_NAMES: tuple[str, ...] = ("swin-t", "swin-s", "swin-b", "swin-l")
-"""The presets named in --help (swin_model.PRESET_NAMES; listed here so that --help does
-not import torch)."""
+MODEL_NAMES = PRESET_NAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -470,5 +468,6 @@ def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPla
     checkpoint_path = str(Path(args.checkpoint).resolve()) if args.checkpoint else None
     state = ExplorerState(model_name=model_name, img_size=args.img_size, window_size=args.window_size,
                           shifted=args.shifted, stage=stage - 1, block=args.block - 1, head=args.head - 1,
-                          query=query, checkpoint_path=checkpoint_path)
+                          query=query, checkpoint_path=checkpoint_path,
+                          checkpoint_config=None if checkpoint_model is None else checkpoint_model.config)
     return _ExportPlan(state, label, checkpoint_model)

@@ -13,19 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore, QtWidgets
 
-from .state import ExplorerState
+from swin_model.config import PRESET_NAMES
+
+from .state import MAX_IMAGE_SIZE, MAX_WINDOW_SIZE, MIN_IMAGE_SIZE, MIN_WINDOW_SIZE, ExplorerState
 
 if TYPE_CHECKING:
     from swin_model import SwinConfig
     from swin_model.windows import StageGeometry
 
-__all__ = ["MAX_IMAGE_SIZE", "MAX_WINDOW_SIZE", "MIN_IMAGE_SIZE", "PRESETS", "TOOLTIPS", "ControlPanel",
-           "geometry_summary"]
-
-PRESETS = ("swin-t", "swin-s", "swin-b", "swin-l")
-MIN_IMAGE_SIZE = 32
-MAX_IMAGE_SIZE = 1024
-MAX_WINDOW_SIZE = 32
+__all__ = ["TOOLTIPS", "ControlPanel", "geometry_summary"]
 
 TOOLTIPS = {
     "modelCombo": "Swin-T/S/B/L differ in width C and in the depth of stage 3; presets have random "
@@ -95,7 +91,7 @@ class ControlPanel(QtWidgets.QWidget):
         self._syncing = False
 
         self.model_combo = QtWidgets.QComboBox()
-        for name in PRESETS:
+        for name in PRESET_NAMES:
             self.model_combo.addItem(name, None)
         self.image_size_spin = QtWidgets.QSpinBox()
         self.image_size_spin.setRange(MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
@@ -104,7 +100,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.image_size_spin.setSuffix(" px")
         self.image_size_spin.setKeyboardTracking(False)
         self.window_size_spin = QtWidgets.QSpinBox()
-        self.window_size_spin.setRange(2, MAX_WINDOW_SIZE)
+        self.window_size_spin.setRange(MIN_WINDOW_SIZE, MAX_WINDOW_SIZE)
         self.window_size_spin.setValue(7)
         self.window_size_spin.setKeyboardTracking(False)
         self.shift_check = QtWidgets.QCheckBox("Shifted windows (SW-MSA)")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore
 
 from .inference import ModelCache
-from .state import ExplorerState, InferenceRequest, InferenceResult
+from .state import ExplorerState, InferenceRequest, InferenceResult, model_config
 from .worker import ModelWorker, Runner
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["MODEL_FIELDS", "Controller", "ModelChoice"]
 
 MODEL_FIELDS = ("model_name", "img_size", "window_size", "shifted", "stage", "block",
-                "checkpoint_path")
+                "checkpoint_path", "checkpoint_config")
 """State fields whose change needs a new model run (head, window and query do not: the
 captured block's attention holds every head, window and query)."""
 
@@ -126,15 +126,7 @@ class Controller(QtCore.QObject):
 
     def config(self, state: ExplorerState | None = None) -> SwinConfig:
         """The model configuration of ``state`` (the current state by default)."""
-        state = self._state if state is None else state
-        if state.checkpoint_path:
-            loaded = self.checkpoints.get(state.checkpoint_path)
-            if loaded is not None:
-                return loaded.replace(img_size=state.img_size, shifted=state.shifted)
-            state = state.replace(model_name="swin-t")  # not read yet: assume Swin-T's layout
-        from .inference import preset_config
-
-        return preset_config(state)
+        return model_config(self._state if state is None else state)
 
     # --- life cycle ---------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .state import ExplorerState, InferenceRequest, InferenceResult
+from .state import ExplorerState, InferenceRequest, InferenceResult, model_config
 
 if TYPE_CHECKING:
     from swin_model import SwinConfig, SwinTransformer
@@ -26,7 +26,6 @@ __all__ = [
     "PRESET_SEED",
     "ModelCache",
     "RunCancelled",
-    "preset_config",
     "run_inference",
 ]
 
@@ -40,14 +39,6 @@ model and input size) when the analytic count is at most this many MACs."""
 
 class RunCancelled(Exception):
     """Raised by :func:`run_inference` when its ``cancelled`` callback turns true mid-run."""
-
-
-def preset_config(state: ExplorerState) -> SwinConfig:
-    """The preset configuration the state names, with its input size, window and shift."""
-    from swin_model import preset
-
-    return preset(state.model_name, img_size=state.img_size, window_size=state.window_size,
-                  shifted=state.shifted)
 
 
 class ModelCache:
@@ -67,8 +58,8 @@ class ModelCache:
     @staticmethod
     def key(state: ExplorerState) -> tuple[Any, ...]:
         if state.checkpoint_path:
-            return ("checkpoint", state.checkpoint_path, state.window_size, state.shifted)
-        return ("preset", preset_config(state).replace(img_size=224))
+            return ("checkpoint", state.checkpoint_path, state.shifted)
+        return ("preset", model_config(state).replace(img_size=224))
 
     def model_for(self, state: ExplorerState) -> SwinTransformer:
         """The model for ``state``: built with seeded random weights for a preset, or read
@@ -86,8 +77,7 @@ class ModelCache:
 
     def add_checkpoint(self, path: str, model: SwinTransformer) -> None:
         """Keep an already loaded checkpoint model under its own window and shift."""
-        state = ExplorerState(checkpoint_path=path, window_size=model.config.window_size,
-                              shifted=model.config.shifted)
+        state = ExplorerState(checkpoint_path=path, shifted=model.config.shifted)
         self._models[self.key(state)] = model
         while len(self._models) > self.capacity:
             self._models.popitem(last=False)
@@ -99,14 +89,13 @@ class ModelCache:
         if state.checkpoint_path:
             from swin_model.checkpoint import load_checkpoint
 
-            model = load_checkpoint(state.checkpoint_path, window_size=state.window_size,
-                                    shifted=state.shifted)
+            model = load_checkpoint(state.checkpoint_path, shifted=state.shifted)
         else:
             from swin_model import SwinTransformer
 
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(PRESET_SEED)
-                model = SwinTransformer(preset_config(state))
+                model = SwinTransformer(model_config(state))
         return model.eval()
 
     def measured(self, state: ExplorerState, compute: Callable[[], int]) -> int:

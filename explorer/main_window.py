@@ -508,12 +508,6 @@ class MainWindow(QtWidgets.QMainWindow):
     @QtCore.Slot(str, object)
     def _on_checkpoint_loaded(self, path: str, config: SwinConfig) -> None:
         self._on_busy_changed(self.controller.busy)
-        from .views import base
-
-        # the views read a checkpoint's layout from here, once the views code offers it
-        register = getattr(base, "register_checkpoint_config", None)
-        if register is not None:
-            register(path, config)
         index = self.controls.add_checkpoint(path, Path(path).name)
         heads = "ImageNet-1k head" if config.num_classes == 1000 else f"{config.num_classes} classes"
         self.statusBar().showMessage(
@@ -533,13 +527,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(dict)
     def _on_controls_changed(self, changes: dict[str, Any]) -> None:
-        path = changes.get("checkpoint_path")
-        if path:
-            # a checkpoint fixes the window (its bias tables) and names the model
-            config = self.controller.checkpoints.get(path)
+        if "checkpoint_path" in changes:
+            # a checkpoint brings its own layout, and its bias tables fix the window
+            path = changes["checkpoint_path"]
+            config = self.controller.checkpoints.get(path) if path else None
+            changes["checkpoint_config"] = config
             if config is not None:
                 changes["window_size"] = config.window_size
-            changes["model_name"] = Path(path).name
+                changes["model_name"] = Path(path).name
         self.controller.update(**changes)
 
     @QtCore.Slot(int, int)

@@ -11,14 +11,32 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ExplorerState", "InferenceRequest", "InferenceResult"]
+from swin_model.config import SwinConfig, preset
+
+__all__ = [
+    "MAX_IMAGE_SIZE",
+    "MAX_WINDOW_SIZE",
+    "MIN_IMAGE_SIZE",
+    "MIN_WINDOW_SIZE",
+    "ExplorerState",
+    "InferenceRequest",
+    "InferenceResult",
+    "model_config",
+]
+
+MIN_IMAGE_SIZE = 32
+MAX_IMAGE_SIZE = 1024
+MIN_WINDOW_SIZE = 2
+MAX_WINDOW_SIZE = 32
 
 
 @dataclass(frozen=True)
 class ExplorerState:
     """The explorer's current choices. ``stage``, ``block`` and ``head`` are 0-based here
     (the spin boxes show stage 1-4). ``query`` is a (row, col) token of the selected stage's
-    grid; ``window`` is the row-major index of the selected window in that stage."""
+    grid; ``window`` is the row-major index of the selected window in that stage.
+    ``checkpoint_config`` is the layout read from the checkpoint at ``checkpoint_path``
+    (its window size is fixed by the bias tables), None for a preset."""
 
     model_name: str = "swin-t"
     img_size: int = 224
@@ -30,9 +48,20 @@ class ExplorerState:
     window: int = 0
     query: tuple[int, int] = (0, 0)
     checkpoint_path: str | None = None
+    checkpoint_config: SwinConfig | None = None
 
     def replace(self, **changes: Any) -> ExplorerState:
         return dataclasses.replace(self, **changes)
+
+
+def model_config(state: ExplorerState) -> SwinConfig:
+    """The configuration of the model ``state`` describes, at the state's input size and
+    shift: the checkpoint's own layout when one is chosen, else the named preset with the
+    state's window size."""
+    if state.checkpoint_config is not None:
+        return state.checkpoint_config.replace(img_size=state.img_size, shifted=state.shifted)
+    return preset(state.model_name, img_size=state.img_size, window_size=state.window_size,
+                  shifted=state.shifted)
 
 
 @dataclass(frozen=True)

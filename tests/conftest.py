@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,22 @@ def _isolated_qsettings() -> None:
 def settings_file(tmp_path: Path) -> Path:
     """A fresh INI file for one test's QSettings."""
     return tmp_path / "settings.ini"
+
+
+@pytest.fixture(autouse=True)
+def _release_qt_objects_between_tests() -> Iterator[None]:
+    """Run pending deferred deletions and the garbage collector at a quiet point after each
+    test, so that widgets a test dropped are not destroyed inside a later test's event loop."""
+    yield
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        return
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()
+    gc.collect()
+    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    app.processEvents()

@@ -319,12 +319,15 @@ def test_a_broken_checkpoint_is_reported_and_nothing_is_lost(qtbot, window: Main
         window.load_checkpoint(broken)
     assert "Could not load the checkpoint broken.pth" in blocker.args[0]
     assert combo.count() == 4 and window.state.checkpoint_path is None
-    # the same file reached through a request: an error result, then the app goes on
+    # a checkpoint read earlier that is broken by the time the worker reads it again:
+    # an error result, then the app goes on
+    from swin_model import preset
+
     failed = wait_for_result(qtbot, window, lambda: window.controller.update(
-        model_name="broken.pth", checkpoint_path=str(broken)))
+        model_name="broken.pth", checkpoint_path=str(broken), checkpoint_config=preset("swin-t")))
     assert failed.error is not None and "could not be loaded" in window.output_view.message_text()
     ok = wait_for_result(qtbot, window, lambda: window.controller.update(
-        model_name="swin-t", checkpoint_path=None))
+        model_name="swin-t", checkpoint_path=None, checkpoint_config=None))
     assert ok.error is None
 
 

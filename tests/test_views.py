@@ -16,9 +16,8 @@ import pytest
 import torch
 from PySide6 import QtCore
 
-from explorer.state import ExplorerState, InferenceResult
+from explorer.state import ExplorerState, InferenceResult, model_config
 from explorer.views.attention import WAITING_TEXT, AttentionView
-from explorer.views.base import state_config
 from explorer.views.cyclic_shift import CyclicShiftView
 from explorer.views.mask import MaskView
 from explorer.views.merging import MergingView
@@ -44,7 +43,7 @@ def prepared_for(size: int, seed: int = 0) -> FakePrepared:
 
 
 def geometry_of(state: ExplorerState) -> windows.StageGeometry:
-    return windows.stage_geometry(state_config(state), state.img_size, state.img_size)[state.stage]
+    return windows.stage_geometry(model_config(state), state.img_size, state.img_size)[state.stage]
 
 
 def make_view(qtbot, view_class, state: ExplorerState):
@@ -348,7 +347,7 @@ def test_real_attention_gives_no_weight_across_regions(qtbot):
     weights on tokens from other regions vanish, as the mask intends."""
     state = case_state(112, 0, 1, True, head=2, query=(27, 26))  # bottom-right: four regions meet
     torch.manual_seed(0)
-    model = SwinTransformer(state_config(state)).eval()
+    model = SwinTransformer(model_config(state)).eval()
     pixels = torch.from_numpy(prepared_for(112).pixels)[None]
     with torch.inference_mode(), capture_attention(model, [(0, 1)]) as records:
         model(pixels)
@@ -423,7 +422,7 @@ def test_merging_view_draws_the_concatenation_order(qtbot, img_size, stage):
     assert drawn.shape == expected.shape
     real = expected >= 0
     np.testing.assert_array_equal(drawn[real], expected[real])
-    following = windows.stage_geometry(state_config(state), img_size, img_size)[stage + 1]
+    following = windows.stage_geometry(model_config(state), img_size, img_size)[stage + 1]
     c = geometry.channels
     assert f"{h}×{w}×{c}" in view.diagram_text()
     assert f"{following.height}×{following.width}×{4 * c}" in view.diagram_text()

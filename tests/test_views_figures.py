@@ -17,8 +17,8 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from explorer.figures import FIGURE_NAMES, build_figures, create_views
 from explorer.palette import REGION_COLORS, THEMES
-from explorer.state import ExplorerState, InferenceResult
-from explorer.views.base import FigureView, state_config
+from explorer.state import ExplorerState, InferenceResult, model_config
+from explorer.views.base import FigureView
 from explorer.views.cost import CostView
 from explorer.views.drawing import (
     boundary_path,
@@ -241,7 +241,7 @@ def test_cost_view_shows_the_measured_count_of_a_matching_result(qtbot):
     qtbot.addWidget(view)
     view.update_state(state, prepared_for(224))
     assert "waiting" in view.measured_text()
-    analytic = count_macs(state_config(state), 224, 224).matmul_macs
+    analytic = count_macs(model_config(state), 224, 224).matmul_macs
     view.update_result(InferenceResult(request_id=1, state=state, measured_macs=analytic + 1_000_000))
     assert f"{(analytic + 1_000_000) / 1e9:.3f} G" in view.measured_text()
     assert f"{analytic / 1e9:.3f} G analytic" in view.measured_text()

@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from explorer.palette import Theme, theme
-from explorer.state import ExplorerState, InferenceResult
-from swin_model import PRESET_NAMES, SwinConfig, preset
+from explorer.state import ExplorerState, InferenceResult, model_config
+from swin_model import SwinConfig
 from swin_model.windows import StageGeometry, cyclic_shift, stage_geometry
 
 from .drawing import Panel, WrappedText, hatch_path, label_rectangles, make_path_item, rect_path
@@ -31,7 +31,6 @@ __all__ = [
     "padded_canvas",
     "padding_rects",
     "result_matches",
-    "state_config",
 ]
 
 
@@ -40,16 +39,6 @@ class PreparedLike(Protocol):
 
     display: np.ndarray
     pixels: np.ndarray
-
-
-def state_config(state: ExplorerState) -> SwinConfig:
-    """The model configuration the state describes (a preset by name; Swin-T's layout for
-    a name that is not a preset), with the state's input size, window and shift."""
-    name = state.model_name.lower().replace("_", "-")
-    overrides = {"img_size": state.img_size, "window_size": state.window_size, "shifted": state.shifted}
-    if name in PRESET_NAMES:
-        return preset(name, **overrides)
-    return SwinConfig(**overrides)  # type: ignore[arg-type]
 
 
 def model_label(state: ExplorerState) -> str:
@@ -71,7 +60,7 @@ class ViewContext:
 
     @classmethod
     def from_state(cls, state: ExplorerState) -> ViewContext:
-        config = state_config(state)
+        config = model_config(state)
         geometries = tuple(stage_geometry(config, state.img_size, state.img_size))
         return cls(state=state, config=config, geometries=geometries, image_size=state.img_size)
 
