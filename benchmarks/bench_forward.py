@@ -1,8 +1,10 @@
 """Forward speed of our Swin-T@224 against HF transformers' SwinForImageClassification.
 
-Both models run in this process on the same input, in alternating order, and the figure is
-the median of per-pair time ratios, so machine noise hits both sides alike. Also measures
-the overhead of capturing one block's attention.
+The peers are HF with its fused SDPA attention and HF with eager attention (explicit
+QKᵀ, softmax and ·V, the straightforward reference path). All models run in this process
+on the same input, in rotating order, and each figure is the median of per-round time
+ratios, so machine noise hits every side alike. Also measures the overhead of capturing
+one block's attention.
 
     python benchmarks/bench_forward.py [--repeats 30] [--threads 2]
 """
@@ -39,41 +41,46 @@ def main() -> None:
     config = preset("swin-t", img_size=args.img_size)
     torch.manual_seed(0)
     ours = SwinTransformer(config).eval()
-    peer = SwinForImageClassification(HFSwinConfig(
-        image_size=args.img_size, embed_dim=config.embed_dim, depths=list(config.depths),
-        num_heads=list(config.num_heads), window_size=config.window_size, num_labels=1000,
-        layer_norm_eps=1e-5)).eval()
+    def peer(attention: str) -> torch.nn.Module:
+        hf_config = HFSwinConfig(
+            image_size=args.img_size, embed_dim=config.embed_dim, depths=list(config.depths),
+            num_heads=list(config.num_heads), window_size=config.window_size, num_labels=1000,
+            layer_norm_eps=1e-5)
+        hf_config._attn_implementation = attention
+        return SwinForImageClassification(hf_config).eval()
+
     image = torch.randn(1, 3, args.img_size, args.img_size)
+    hf_sdpa, hf_eager = peer("sdpa"), peer("eager")
 
     def captured() -> None:
         with capture_attention(ours, [(0, 1)]):
             ours(image)
 
-    ours_times, peer_times, capture_times = [], [], []
+    runs = {
+        "ours": lambda: ours(image),
+        "ours, capturing stage 1 block 2": captured,
+        "HF transformers, SDPA": lambda: hf_sdpa(image),
+        "HF transformers, eager": lambda: hf_eager(image),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs)
     with torch.inference_mode():
-        for _ in range(3):
-            ours(image), peer(image), captured()
+        for run in runs.values():
+            run(), run()
         for repeat in range(args.repeats):
-            if repeat % 2:
-                ours_times.append(timed(lambda: ours(image)))
-                peer_times.append(timed(lambda: peer(image)))
-            else:
-                peer_times.append(timed(lambda: peer(image)))
-                ours_times.append(timed(lambda: ours(image)))
-            capture_times.append(timed(captured))
+            for name in order[repeat % len(order):] + order[:repeat % len(order)]:
+                times[name].append(timed(runs[name]))
 
-    def median_ms(values: list[float]) -> float:
-        return statistics.median(values) * 1e3
+    def paired(numerator: str, denominator: str) -> float:
+        return statistics.median(a / b for a, b in zip(times[numerator], times[denominator], strict=True))
 
-    ratio = statistics.median(o / p for o, p in zip(ours_times, peer_times, strict=True))
-    overhead = statistics.median(c / o for c, o in zip(capture_times, ours_times, strict=True)) - 1
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"Swin-T @ {args.img_size}, batch 1, {args.repeats} alternating repeats")
-    print(f"ours (fused SDPA path): median {median_ms(ours_times):7.1f} ms")
-    print(f"HF transformers:        median {median_ms(peer_times):7.1f} ms")
-    print(f"ours / HF, median of paired ratios: {ratio:.3f}")
-    print(f"capturing block (stage 1, block 2): median {median_ms(capture_times):7.1f} ms, "
-          f"overhead {overhead * 100:+.1f} %")
+          f"Swin-T @ {args.img_size}, batch 1, {args.repeats} rotating rounds")
+    for name, values in times.items():
+        print(f"{name:<34} median {statistics.median(values) * 1e3:7.1f} ms")
+    print(f"ours / HF SDPA:   {paired('ours', 'HF transformers, SDPA'):.3f}")
+    print(f"ours / HF eager:  {paired('ours', 'HF transformers, eager'):.3f}")
+    print(f"capture overhead: {(paired('ours, capturing stage 1 block 2', 'ours') - 1) * 100:+.1f} %")
 
 
 if __name__ == "__main__":

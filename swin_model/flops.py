@@ -354,6 +354,7 @@ def measured_macs(model: SwinTransformer, pixels: torch.Tensor) -> MeasuredCost:
     from torch.utils.flop_counter import FlopCounterMode
 
     from .capture import capture_attention
+    from .packed_linear import plain_linear
 
     if pixels.dim() == 3:
         pixels = pixels.unsqueeze(0)
@@ -361,7 +362,7 @@ def measured_macs(model: SwinTransformer, pixels: torch.Tensor) -> MeasuredCost:
         raise ValueError(f"pixels must be (batch, channels, H, W) or (channels, H, W), "
                          f"got shape {tuple(pixels.shape)}")
     counter = FlopCounterMode(display=False)
-    with torch.no_grad(), capture_attention(model), counter:
+    with torch.no_grad(), capture_attention(model), plain_linear(), counter:
         model(pixels)
     by_op: dict[str, int] = {}
     for op, flops in counter.get_flop_counts().get("Global", {}).items():

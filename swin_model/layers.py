@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import windows
+from .packed_linear import linear
 
 __all__ = ["AttentionRecord", "Mlp", "PatchEmbed", "PatchMerging", "SwinBlock", "SwinStage",
            "WindowAttention"]
@@ -55,16 +56,16 @@ class PatchEmbed(nn.Module):
 
 
 class Mlp(nn.Module):
-    """(..., C) -> (..., C) through a hidden layer of ratio * C with GELU."""
+    """(..., C) -> (..., C) through a hidden layer of ratio * C with the exact GELU, which
+    the inference path fuses into fc1."""
 
     def __init__(self, dim: int, hidden_dim: int) -> None:
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden_dim)
-        self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dim, dim)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(features)))
+        return linear(self.fc2, linear(self.fc1, features, gelu=True))
 
 
 class WindowAttention(nn.Module):
@@ -121,7 +122,7 @@ class WindowAttention(nn.Module):
         """tokens (batch * num_windows, N, C) -> (batch * num_windows, N, C), and the softmax
         probabilities (batch * num_windows, heads, N, N) when ``return_probs``."""
         windows_in_batch, count, channels = tokens.shape
-        qkv = self.qkv(tokens).view(windows_in_batch, count, 3, self.num_heads, self.head_dim)
+        qkv = linear(self.qkv, tokens).view(windows_in_batch, count, 3, self.num_heads, self.head_dim)
         query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each B_, heads, N, d
         offset = self.logit_offset(window_size, mask)  # nW or 1, heads, N, N
         if offset.shape[0] > 1:
@@ -136,7 +137,7 @@ class WindowAttention(nn.Module):
         else:
             mixed = F.scaled_dot_product_attention(query, key, value, attn_mask=offset)
         mixed = mixed.transpose(1, 2).reshape(windows_in_batch, count, channels)
-        return self.proj(mixed), probs
+        return linear(self.proj, mixed), probs
 
 
 Recorder = Callable[[AttentionRecord], None]
@@ -210,7 +211,7 @@ class PatchMerging(nn.Module):
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.reduction(self.norm(windows.merge_patches(features)))
+        return linear(self.reduction, self.norm(windows.merge_patches(features)))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

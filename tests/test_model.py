@@ -152,3 +152,21 @@ def test_geometry_and_cost_load_without_torch() -> None:
             "s.windows.window_token_positions(14, 14, 7, 3); print('torch' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == "False"
+
+
+def test_packed_linear_matches_plain_linear() -> None:
+    from swin_model.packed_linear import linear, plain_linear
+
+    torch.manual_seed(2)
+    layer = torch.nn.Linear(96, 384)
+    features = torch.randn(2, 7, 9, 96)
+    with torch.no_grad():
+        expected = torch.nn.functional.gelu(layer(features))
+        torch.testing.assert_close(linear(layer, features, gelu=True), expected, atol=1e-5, rtol=1e-5)
+        with plain_linear():
+            assert torch.equal(linear(layer, features, gelu=True), expected)
+        layer.weight.mul_(2)  # the packed weight follows the change
+        torch.testing.assert_close(linear(layer, features), layer(features), atol=1e-5, rtol=1e-5)
+    output = linear(layer, features)  # with autograd: the plain path, so gradients flow
+    output.sum().backward()
+    assert layer.weight.grad is not None
