@@ -55,10 +55,11 @@ weights of --checkpoint) to fill the attention figure. Progress goes to stderr.
 
 Stage, block and head are 1-based, as in the explorer's spin boxes (stage 1-4 for the
 presets; block 1 to the stage's depth, even blocks use shifted windows; head 1 to the
-stage's number of heads). --query is a 0-based ROW,COL token of the chosen stage's grid.
+stage's number of heads). --query is a 0-based ROW,COL token of the chosen stage's grid
+and --window a 0-based row-major window index (negative counts from the end).
 
 Exit status: 0 on success, 2 for a bad command line or bad input (missing or broken
-image or checkpoint, unknown model, stage/block/head/query out of range, bad format,
+image or checkpoint, unknown model, stage/block/head/window/query out of range, bad format,
 scale outside 1-4, unwritable output folder), 1 when the export fails while running."""
 
 FLOPS_DESCRIPTION = """\
@@ -120,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="block in the stage, 1-based (default 2, the first shifted block)")
     export.add_argument("--head", metavar="H", type=_positive_int, default=1,
                         help="attention head, 1-based (default 1)")
+    export.add_argument("--window", type=int, metavar="W", default=-1,
+                        help="window whose mask is shown, 0-based row-major index in the stage; "
+                             "negative counts from the end (default -1: the bottom-right window, "
+                             "where a shifted block's four regions meet)")
     export.add_argument("--query", metavar="ROW,COL", default="0,0",
                         help="query token, 0-based row and column in the stage's grid (default 0,0)")
     export.add_argument("--format", metavar="LIST", default="png,svg,pdf",
@@ -428,7 +433,7 @@ class _ExportPlan:
 
 
 def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPlan:
-    from explorer.state import ExplorerState
+    from explorer.state import ExplorerState, window_index
     from swin_model.windows import stage_geometry
 
     checkpoint_model = None
@@ -465,9 +470,13 @@ def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPla
         raise CliError(f"--query {row},{col} is outside stage {stage}'s {stage_info.height}×"
                        f"{stage_info.width} grid (rows 0-{stage_info.height - 1}, "
                        f"columns 0-{stage_info.width - 1})")
+    if not -stage_info.num_windows <= args.window < stage_info.num_windows:
+        raise CliError(f"--window must be 0-{stage_info.num_windows - 1} (or negative, counting "
+                       f"from the end) for stage {stage}, got {args.window}")
     checkpoint_path = str(Path(args.checkpoint).resolve()) if args.checkpoint else None
     state = ExplorerState(model_name=model_name, img_size=args.img_size, window_size=args.window_size,
                           shifted=args.shifted, stage=stage - 1, block=args.block - 1, head=args.head - 1,
-                          query=query, checkpoint_path=checkpoint_path,
+                          window=window_index(args.window, stage_info.num_windows), query=query,
+                          checkpoint_path=checkpoint_path,
                           checkpoint_config=None if checkpoint_model is None else checkpoint_model.config)
     return _ExportPlan(state, label, checkpoint_model)

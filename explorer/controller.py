@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore
 
 from .inference import ModelCache
-from .state import ExplorerState, InferenceRequest, InferenceResult, model_config
+from .state import ExplorerState, InferenceRequest, InferenceResult, model_config, window_index
 from .worker import ModelWorker, Runner
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ class Controller(QtCore.QObject):
             stage=stage,
             block=min(max(state.block, 0), geometry.depth - 1),
             head=min(max(state.head, 0), geometry.num_heads - 1),
-            window=min(max(state.window, 0), geometry.num_windows - 1),
+            window=window_index(state.window, geometry.num_windows),
             query=(row, col),
         )
 

@@ -22,6 +22,7 @@ __all__ = [
     "InferenceRequest",
     "InferenceResult",
     "model_config",
+    "window_index",
 ]
 
 MIN_IMAGE_SIZE = 32
@@ -34,7 +35,9 @@ MAX_WINDOW_SIZE = 32
 class ExplorerState:
     """The explorer's current choices. ``stage``, ``block`` and ``head`` are 0-based here
     (the spin boxes show stage 1-4). ``query`` is a (row, col) token of the selected stage's
-    grid; ``window`` is the row-major index of the selected window in that stage.
+    grid; ``window`` is the row-major index of the selected window in that stage, negative
+    values counting from the end (the default -1 is the bottom-right window, where the
+    four regions of a shifted block meet).
     ``checkpoint_config`` is the layout read from the checkpoint at ``checkpoint_path``
     (its window size is fixed by the bias tables), None for a preset."""
 
@@ -45,13 +48,21 @@ class ExplorerState:
     stage: int = 0
     block: int = 1
     head: int = 0
-    window: int = 0
+    window: int = -1
     query: tuple[int, int] = (0, 0)
     checkpoint_path: str | None = None
     checkpoint_config: SwinConfig | None = None
 
     def replace(self, **changes: Any) -> ExplorerState:
         return dataclasses.replace(self, **changes)
+
+
+def window_index(window: int, num_windows: int) -> int:
+    """``window`` as an index in 0 .. num_windows - 1: negative values count from the end,
+    anything out of range is clamped."""
+    if window < 0:
+        window += num_windows
+    return min(max(window, 0), num_windows - 1)
 
 
 def model_config(state: ExplorerState) -> SwinConfig:

@@ -133,6 +133,8 @@ BAD_EXPORTS: dict[str, tuple[tuple[str, ...], str]] = {
     "head": (("{photo}", "--out", "{tmp}/out", "--head", "4"), "--head must be 1-3 for stage 1"),
     "query": (("{photo}", "--out", "{tmp}/out", "--img-size", "64", "--query", "16,0"),
               "outside stage 1's 16×16 grid"),
+    "window": (("{photo}", "--out", "{tmp}/out", "--img-size", "112", "--window", "16"),
+               "--window must be 0-15"),
     "query-syntax": (("{photo}", "--out", "{tmp}/out", "--query", "3"), "--query must be ROW,COL"),
     "format": (("{photo}", "--out", "{tmp}/out", "--format", "png,gif"), "unknown format 'gif'"),
     "scale": (("{photo}", "--out", "{tmp}/out", "--scale", "5"), "scale must be an integer from 1 to 4"),
@@ -205,4 +207,6 @@ def test_export_writes_every_figure_with_progress(tmp_path: Path) -> None:
     # --no-caption: the caption text is nowhere in the drawing
     svg_text = (out / "mask.svg").read_text(encoding="utf-8")
     assert "block 2/2 (SW-MSA) · M = 7 · shift 3" not in svg_text.split("</desc>", 1)[1]
+    # by default the mask shown is the bottom-right window's, where the four regions meet
+    assert "window 63" in svg_text
     assert "Traceback" not in result.stderr
