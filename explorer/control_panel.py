@@ -30,7 +30,7 @@ TOOLTIPS = {
                      "patches, zero-padding the edge when N is not a multiple of 4.",
     "windowSizeSpin": "Window size M: each token attends only to the M×M tokens of its window, "
                       "so attention cost grows linearly with the image, not quadratically.",
-    "shiftCheck": "SW-MSA: odd blocks roll the feature map by ⌊M/2⌋ so neighbouring windows "
+    "shiftCheck": "SW-MSA: blocks 2, 4, … roll the feature map by ⌊M/2⌋ so neighbouring windows "
                   "exchange information.",
     "stageSpin": "Stage: between stages, patch merging joins 2×2 tokens, halving the grid and "
                  "doubling the channels (the official code merges at the end of each stage).",

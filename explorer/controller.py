@@ -199,13 +199,15 @@ class Controller(QtCore.QObject):
             # follow the same image point to the new grid (each merge halves it)
             factor = 2.0 ** (old.stage - stage) * state.img_size / old.img_size
             query = (int(query[0] * factor), int(query[1] * factor))
+        # a new grid of windows starts on the bottom-right one, where a shift's regions meet
+        same_grid = (stage, state.img_size, state.window_size) == (old.stage, old.img_size, old.window_size)
         row = min(max(query[0], 0), geometry.height - 1)
         col = min(max(query[1], 0), geometry.width - 1)
         return state.replace(
             stage=stage,
             block=min(max(state.block, 0), geometry.depth - 1),
             head=min(max(state.head, 0), geometry.num_heads - 1),
-            window=window_index(state.window, geometry.num_windows),
+            window=window_index(state.window if same_grid else -1, geometry.num_windows),
             query=(row, col),
         )
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 __all__ = [
     "MASK_COLORS",
     "MERGE_COLORS",
+    "MSA_COLOR",
     "REGION_COLORS",
     "THEMES",
+    "WMSA_COLOR",
     "Theme",
     "region_text_color",
     "text_color_on",
@@ -38,8 +40,16 @@ REGION_COLORS: tuple[str, ...] = (
 )
 """Fill colour of shift region 0-8 (official ``img_mask`` numbering)."""
 
-MASK_COLORS: dict[float, str] = {0.0: "#56B4E9", -100.0: "#D55E00"}
-"""Mask cells: 0 (same region, may attend) sky blue; -100 (different regions) vermillion."""
+MASK_COLORS: dict[float, str] = {0.0: "#C8C8C8", -100.0: "#4A4A4A"}
+"""Mask cells: 0 (same region, may attend) light grey; -100 (different regions, weight ≈ 0)
+dark grey. Neutral on purpose: the mask view draws region strips in REGION_COLORS beside the
+cells, so a chromatic mask colour would read as a region. Dark for "blocked" also matches
+the attention view, where a masked key gets no colour."""
+
+MSA_COLOR = "#D55E00"
+"""Global attention (MSA) in the cost view: vermillion."""
+WMSA_COLOR = "#56B4E9"
+"""Window attention (W-MSA) in the cost view: sky blue."""
 
 MERGE_COLORS: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
 """The four tokens x0, x1, x2, x3 of a 2x2 patch-merging group."""

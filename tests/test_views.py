@@ -265,6 +265,22 @@ def test_mask_view_says_no_mask_for_w_msa_blocks(qtbot, block, shifted):
     assert view.empty_label.isVisible()
     assert "no mask (W-MSA block)" in view.empty_label.toPlainText()
     assert not any(item.isVisible() for item in view.cells.values())
+    note = view.note_text()
+    if shifted:  # block 1 (0-based 0) is W-MSA; the spin box calls the next one block 2
+        assert "block 1 is W-MSA" in note and "Pick block 2 (SW-MSA)" in note
+    else:
+        assert "switched off" in note and "Tick" in note
+
+
+def test_mask_view_says_when_the_selected_window_holds_one_region(qtbot):
+    view = make_view(qtbot, MaskView, case_state(224, 0, 1, True, window=0))
+    assert not view.drawn_mask().any()  # window 0 lies inside region 0 after the roll
+    assert "one region" in view.matrix_panel.title.plain_text()
+    assert "Click one of them" in view.note_text()
+    view.update_state(case_state(224, 0, 1, True, window=63), prepared_for(224))
+    assert "one region" not in view.matrix_panel.title.plain_text()
+    # the query axis reads upwards, so its arrow must come first to point down the rows
+    assert "← query slot i" in [label.toPlainText() for label in view.axis_labels.visible()]
 
 
 # --- attention -----------------------------------------------------------------------------------
@@ -384,6 +400,34 @@ def test_real_attention_gives_no_weight_across_regions(qtbot):
     assert across < 1e-6
     assert within == pytest.approx(1.0, abs=1e-4)
     assert "other regions" in view.note_text()
+    # the masked keys are filled dark on the photo: exactly the tokens of the other regions
+    assert view.drawn_masked_tokens() == {token for token in weights if regions[token] != own}
+    # the window panel shows the same row in slot order (after the roll), with the
+    # slots the recorded mask blocks filled as masked
+    window, slot = windows.locate_token(
+        *state.query, geometry.padded_height, geometry.padded_width, geometry.window_size,
+        geometry.shift_size,
+    )
+    np.testing.assert_allclose(view.drawn_slot_weights(), result.attention[window, state.head, slot])
+    np.testing.assert_array_equal(view.drawn_masked_slots(), result.mask[window, slot] != 0)
+    assert view.drawn_masked_slots().sum() == len(weights) - sum(
+        1 for token in weights if regions[token] == own
+    )
+
+
+def test_attention_window_panel_without_shift_masks_nothing(qtbot):
+    state = case_state(224, 1, 0, True, query=(3, 3))
+    view = make_view(qtbot, AttentionView, state)
+    geometry = geometry_of(state)
+    m = geometry.window_size
+    # W-MSA: no roll, so the query's slot is its place inside its m x m window
+    window = (3 // m) * geometry.windows_per_row + 3 // m
+    view.update_result(one_hot_result(state, window, (3 % m) * m + 3 % m, 0))
+    assert view.is_showing_result()
+    assert not view.drawn_masked_slots().any()
+    assert view.drawn_masked_tokens() == set()
+    assert view.drawn_slot_weights()[0] == 1.0
+    assert "nothing is masked" in view.note_text()
 
 
 # --- patches and merging ---------------------------------------------------------------------
@@ -428,6 +472,18 @@ def test_merging_view_draws_the_concatenation_order(qtbot, img_size, stage):
     assert f"{following.height}×{following.width}×{4 * c}" in view.diagram_text()
     assert f"{following.height}×{following.width}×{2 * c}" in view.diagram_text()
     assert ("is odd" in view.diagram_text()) == bool(h % 2 or w % 2)
+
+
+def test_merging_diagram_lays_the_group_out_as_the_official_slices(qtbot):
+    view = make_view(qtbot, MergingView, case_state(224, 0, 1, True))
+    text = view.diagram_text()
+    # official PatchMerging: x0 = x[0::2, 0::2], x1 = x[1::2, 0::2], x2 = x[0::2, 1::2],
+    # x3 = x[1::2, 1::2]; the 2x2 group reads row by row: x0 x2 / x1 x3
+    spatial = [text.index(f"x{index}\n[{rows}::2, {cols}::2]") for index, rows, cols in
+               ((0, 0, 0), (2, 0, 1), (1, 1, 0), (3, 1, 1))]
+    assert spatial == sorted(spatial)
+    concatenated = [text.index(f"x{index}\n96", spatial[-1]) for index in range(4)]
+    assert concatenated == sorted(concatenated)
 
 
 def test_merging_view_last_stage_and_stage_split(qtbot):

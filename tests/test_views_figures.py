@@ -8,7 +8,10 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,11 +19,12 @@ import pytest
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from explorer.figures import FIGURE_NAMES, build_figures, create_views
-from explorer.palette import REGION_COLORS, THEMES
+from explorer.palette import MASK_COLORS, MERGE_COLORS, REGION_COLORS, THEMES
 from explorer.state import ExplorerState, InferenceResult, model_config
 from explorer.views.base import FigureView
 from explorer.views.cost import CostView
 from explorer.views.drawing import (
+    CrispPathItem,
     boundary_path,
     cells_in_path,
     hatch_path,
@@ -83,6 +87,16 @@ def test_build_figures_builds_every_figure_offscreen(qtbot, theme):
         assert not image.isNull() and image.width() > 0
     assert "waiting" in views["attention"].status_text()
     assert views["cyclic-shift"].shift_steps() == 4
+
+
+def test_figures_load_without_torch():
+    """The window shows the figures while the worker is still importing torch."""
+    script = "import sys; import explorer.figures; print('torch' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_create_views_returns_fresh_empty_views(qtbot):
@@ -218,6 +232,30 @@ def test_cost_view_numbers_equal_count_macs(qtbot, model, img_size, window):
     assert x[0] == report.stages[0].height * report.stages[0].width
 
 
+@pytest.mark.parametrize(("model", "img_size", "window"), [("swin-t", 224, 7), ("swin-l", 384, 12)])
+def test_cost_text_fits_the_default_dock_width(qtbot, model, img_size, window):
+    """At the cost dock's default width (540 px) no word of the table or totals is broken:
+    each text's laid-out width stays within the width it is given."""
+    view = CostView()
+    qtbot.addWidget(view)
+    view.resize(540, 640)
+    view.show()
+    qtbot.waitExposed(view)
+    view.update_state(ExplorerState(model_name=model, img_size=img_size, window_size=window), None)
+    QtWidgets.QApplication.processEvents()
+    for text in (view.table, view.totals, view.note):
+        # lay the text out again, allowed to break between words only: a word that does
+        # not fit makes it wider than the width the view gives it
+        document = text.item.document().clone()
+        option = document.defaultTextOption()
+        option.setWrapMode(QtGui.QTextOption.WrapMode.WordWrap)
+        document.setDefaultTextOption(option)
+        document.setTextWidth(text.item.textWidth())
+        assert 0 < document.idealWidth() <= text.item.textWidth() + 0.5, text.plain_text()
+    assert view.totals.size().width() == pytest.approx(view.plot.size().width(), abs=2)
+    assert "parameters" in view.totals_text()
+
+
 def test_cost_curves_are_quadratic_and_linear_in_tokens(qtbot):
     view = CostView()
     qtbot.addWidget(view)
@@ -298,7 +336,42 @@ def test_touching_regions_stay_distinguishable_under_colour_blindness(vision):
     assert len(set(REGION_COLORS)) == 9
 
 
+def test_mask_and_merge_colours_do_not_read_as_regions():
+    """The mask view puts region strips beside 0/−100 cells, so the cell colours must not be
+    region colours; 0 (attend) is light and −100 (blocked) dark in any colour vision."""
+    mask = {value.upper() for value in MASK_COLORS.values()}
+    assert not mask & {colour.upper() for colour in REGION_COLORS}
+    lightness = {value: _lab(_srgb_to_linear(np.array(
+        [[int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]])))[0, 0]
+        for value, colour in MASK_COLORS.items()}
+    assert lightness[0.0] - lightness[-100.0] > 45
+    assert len(set(MERGE_COLORS)) == 4
+
+
 # --- drawing helpers ------------------------------------------------------------------------
+
+
+def test_crisp_path_item_paints_without_antialiasing_and_restores_the_painter(qapp):
+    image = QtGui.QImage(40, 40, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(QtGui.QColor("#000000"))
+    scene = QtWidgets.QGraphicsScene()
+    item = CrispPathItem()
+    path = QtGui.QPainterPath()
+    path.addRect(QtCore.QRectF(5.5, 5.5, 20, 20))  # edges half-way through pixels
+    item.setPath(path)
+    item.setBrush(QtGui.QBrush(QtGui.QColor("#FFFFFF")))
+    item.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+    scene.addItem(item)
+    painter = QtGui.QPainter(image)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+    scene.render(painter, QtCore.QRectF(0, 0, 40, 40), QtCore.QRectF(0, 0, 40, 40))
+    still_antialiased = painter.testRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    painter.end()
+    assert still_antialiased
+    greys = {QtGui.QColor(image.pixel(x, 15)).red() for x in range(40)}
+    assert greys == {0, 255}  # no half-covered edge pixels
+
+
 
 
 def test_label_rectangles_cover_every_cell_once(qapp):

@@ -2,40 +2,62 @@
 
 from __future__ import annotations
 
-import numpy as np
-from pyqtgraph.Qt import QtCore, QtWidgets
+from functools import lru_cache
 
+import numpy as np
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+
+from explorer.palette import MASK_COLORS, REGION_COLORS, region_text_color
 from explorer.state import InferenceResult
-from swin_model.windows import locate_token, region_map
+from swin_model.windows import MASK_VALUE, locate_token
 
 from .base import FigureView, PhotoLayer, result_matches
-from .drawing import Label, Panel, boundary_path, make_path_item
-from .geometry_cache import cached_mask, cached_token_positions
-from .windows_view import SHIFTED_WINDOW_COLOR
+from .drawing import (
+    Label,
+    Panel,
+    TextPool,
+    boundary_path,
+    cells_in_path,
+    grid_path,
+    label_rectangles,
+    make_path_item,
+    rect_path,
+)
+from .geometry_cache import cached_mask, cached_slot_regions, cached_token_positions
 
 __all__ = ["ATTENTION_COLOR", "AttentionView"]
 
 ATTENTION_COLOR = "#FFD000"
 MAX_ALPHA = 230
+MASKED_ALPHA = 200
+"""Opacity of the dark "masked" fill over keys that the mask gives −100."""
 WAITING_TEXT = "waiting for the model…"
+
+
+@lru_cache(maxsize=MAX_ALPHA + 1)
+def _attention_brush(alpha: int) -> QtGui.QBrush:
+    """The weight fill at opacity ``alpha`` (shared: a redraw sets up to 2·M² of them)."""
+    return FigureView.brush(ATTENTION_COLOR, alpha=alpha)
 
 
 class AttentionView(FigureView):
     """Attention weights of the query token over the keys of its window, for the selected
     stage, block and head, from the last model run.
 
-    Window slots are mapped back to the tokens they came from through the reverse roll
-    (:func:`swin_model.windows.window_token_positions`) and drawn as translucent rects, one
-    per key token, opacity proportional to weight / max weight. In a shifted block the
-    window's tokens can sit in several corners of the map; the dashed lines separate its
-    regions, and tokens of other regions get ≈ 0 weight. A result whose model, input size,
-    stage or block differ from the state is not drawn.
+    Left, over the photo: window slots are mapped back to the tokens they came from through
+    the reverse roll (:func:`swin_model.windows.window_token_positions`) and drawn as
+    translucent rects, one per key token, opacity proportional to weight / max weight. In a
+    shifted block the window's tokens can sit in several corners of the map. Right: the same
+    window as the block computes it, after the roll: M×M slots, the regions it holds (dashed
+    borders, official numbers). Keys that the mask blocks for this query (−100: another
+    region) are filled with the mask view's dark grey in both panels: their weight is ≈ 0.
+    A result whose model, input size, stage or block differ from the state is not drawn.
     """
 
     figure_name = "attention"
     explanation = (
         "Attention map: how much the query token (white) attends to each token of its "
-        "window in the real model, for the selected head."
+        "window in the real model, for the selected head; dark grey keys are masked."
     )
 
     def _build(self) -> None:
@@ -43,6 +65,8 @@ class AttentionView(FigureView):
         self.photo = PhotoLayer(self.panel)
         viewbox = self.panel.viewbox
         self.token_rects: list[QtWidgets.QGraphicsRectItem] = []
+        self.masked_tokens = make_path_item(viewbox, z=10, crisp=True)
+        self.masked_tokens.setToolTip("Keys from another region: the mask adds −100, weight ≈ 0.")
         self.window_outline = make_path_item(viewbox, z=14)
         self.window_outline.setToolTip("The query's window (its tokens, mapped back through the roll).")
         self.region_lines = make_path_item(viewbox, z=15)
@@ -54,9 +78,28 @@ class AttentionView(FigureView):
         self.status = Label()
         self.status.setZValue(40)
         viewbox.addItem(self.status, ignoreBounds=True)
+
+        self.window_panel = Panel(self.body, 0, 1, with_image=False)
+        self.body.layout.setColumnStretchFactor(0, 4)
+        self.body.layout.setColumnStretchFactor(1, 3)
+        slots = self.window_panel.viewbox
+        self.slot_weight_items: list[QtWidgets.QGraphicsRectItem] = []
+        self.slot_masked = make_path_item(slots, z=7, crisp=True)
+        self.slot_masked.setToolTip("Slots the mask blocks for this query (−100): weight ≈ 0.")
+        self.slot_grid = make_path_item(slots, z=8, crisp=True)
+        self.slot_regions = make_path_item(slots, z=9)
+        self.slot_regions.setToolTip("Borders between the shift regions in the window.")
+        self.slot_outline = make_path_item(slots, z=9)
+        self.slot_query = QtWidgets.QGraphicsRectItem()
+        self.slot_query.setZValue(20)
+        slots.addItem(self.slot_query, ignoreBounds=True)
+        self.slot_labels = TextPool(slots)
         self._shown: dict[tuple[int, int], float] = {}
+        self._slot_shown = np.zeros(0)
+        self._masked_row = np.zeros(0, dtype=bool)
         self._status_text = WAITING_TEXT
         self._summary = ""
+        self._window_key: tuple[object, ...] | None = None
 
     # --- data ---------------------------------------------------------------------------
 
@@ -79,6 +122,29 @@ class AttentionView(FigureView):
                 token = (round(rect.top() / stride), round(rect.left() / stride))
                 weights[token] = float(item.data(0))
         return weights
+
+    def drawn_slot_weights(self) -> np.ndarray:
+        """(M²,) weight of each slot of the window panel as drawn (empty before a result)."""
+        return self._slot_shown.copy()
+
+    def drawn_masked_slots(self) -> np.ndarray:
+        """(M²,) bool: the slots the window panel fills as masked, read from the path."""
+        if self.context is None:
+            return np.zeros(0, dtype=bool)
+        size = self.context.geometry.window_size
+        if not self.slot_masked.isVisible():
+            return np.zeros(size * size, dtype=bool)
+        return cells_in_path(self.slot_masked.path(), size, size, 1.0).reshape(-1)
+
+    def drawn_masked_tokens(self) -> set[tuple[int, int]]:
+        """(row, col) of the padded grid that the photo panel fills as masked."""
+        if self.context is None or not self.masked_tokens.isVisible():
+            return set()
+        geometry = self.context.geometry
+        inside = cells_in_path(
+            self.masked_tokens.path(), geometry.padded_height, geometry.padded_width, geometry.stride
+        )
+        return {(int(row), int(col)) for row, col in zip(*np.nonzero(inside), strict=True)}
 
     def brightest_rect(self) -> QtCore.QRectF | None:
         """The pixel rect of the most opaque key token drawn."""
@@ -129,15 +195,26 @@ class AttentionView(FigureView):
         query_row, query_col = context.query
         window, slot = locate_token(query_row, query_col, rows, cols, window_size, shift)
         positions = cached_token_positions(rows, cols, window_size, shift)[window]  # N, 2
+        regions = cached_slot_regions(rows, cols, window_size, shift)[window]  # N
         self.query_item.setRect(QtCore.QRectF(query_col * stride, query_row * stride, stride, stride))
         self.query_item.setPen(self.pen("#FFFFFF", self.theme.thick_width + 1))
-        self._draw_window(positions, window, shift)
+        window_key = (window, rows, cols, window_size, shift, stride, self.theme.name)
+        if window_key != self._window_key:
+            self._window_key = window_key
+            self._draw_window(positions, regions, shift)
+            self._draw_slots(regions, shift)
+        self.slot_query.setRect(QtCore.QRectF(slot % window_size, slot // window_size, 1, 1))
+        self.slot_query.setPen(self.pen(self.theme.accent, self.theme.thick_width + 1))
         result, reason = self._usable_result()
         self._shown = {}
         if result is None:
             self._status_text = reason
-            for item in self.token_rects:
+            for item in (*self.token_rects, *self.slot_weight_items):
                 item.setVisible(False)
+            self.masked_tokens.setVisible(False)
+            self.slot_masked.setVisible(False)
+            self._slot_shown = np.zeros(0)
+            self._masked_row = np.zeros(0, dtype=bool)
             self.status.configure(
                 reason, self.theme.foreground, self.qfont(self.theme.title_size + 2, bold=True), (0.5, 0.5)
             )
@@ -148,15 +225,40 @@ class AttentionView(FigureView):
         else:
             self.status.setVisible(False)
             weights = np.asarray(result.attention[window, context.head, slot], dtype=np.float64)  # N
+            self._masked_row = self._mask_row(result, window, slot)
             self._draw_weights(positions, weights, stride)
-            self._summary = self._weights_summary(weights, window, slot)
+            self._draw_slot_weights(weights)
+            self._draw_masked(positions, stride)
+            self._summary = self._weights_summary(weights)
         self.style_title(
             self.panel.title,
             f"attention of query ({query_row}, {query_col}) · window {window} · head {context.head + 1}",
         )
+        self.style_title(
+            self.window_panel.title,
+            f"window {window} after the roll ({window_size}×{window_size} slots)"
+            if shift
+            else f"window {window} ({window_size}×{window_size} slots)",
+        )
         self.set_note(self._note(window))
 
-    def _draw_window(self, positions: np.ndarray, window: int, shift: int) -> None:
+    def _mask_row(self, result: InferenceResult, window: int, slot: int) -> np.ndarray:
+        """(N,) bool: the keys the mask blocks for the query (−100), none in a W-MSA block."""
+        assert self.context is not None
+        geometry = self.context.geometry
+        size = geometry.window_size**2
+        if not self.context.shift:
+            return np.zeros(size, dtype=bool)
+        if result.mask is not None:
+            row = np.asarray(result.mask[window, slot])
+        else:
+            row = cached_mask(
+                geometry.padded_height, geometry.padded_width, geometry.window_size, self.context.shift
+            )[window, slot]
+        return row == MASK_VALUE
+
+    def _draw_window(self, positions: np.ndarray, regions: np.ndarray, shift: int) -> None:
+        """The query's window on the photo: its outline and the borders between its regions."""
         assert self.context is not None
         geometry = self.context.geometry
         rows, cols, stride = geometry.padded_height, geometry.padded_width, geometry.stride
@@ -166,12 +268,34 @@ class AttentionView(FigureView):
         self.window_outline.setPen(self.pen(self.theme.accent, self.theme.thick_width))
         self.region_lines.setVisible(bool(shift))
         if shift:
-            regions = np.full((rows + 2, cols + 2), -1, dtype=np.int64)
-            rolled_regions = region_map(rows, cols, geometry.window_size, shift)
-            slots = cached_token_positions(rows, cols, geometry.window_size, 0)[window]  # rolled grid
-            regions[positions[:, 0] + 1, positions[:, 1] + 1] = rolled_regions[slots[:, 0], slots[:, 1]]
-            self.region_lines.setPath(boundary_path(regions, stride, offset=(-stride, -stride), ignore=-1))
-            self.region_lines.setPen(self.pen(SHIFTED_WINDOW_COLOR, self.theme.thick_width, dashed=True))
+            region_grid = np.full((rows + 2, cols + 2), -1, dtype=np.int64)
+            region_grid[positions[:, 0] + 1, positions[:, 1] + 1] = regions
+            borders = boundary_path(region_grid, stride, offset=(-stride, -stride), ignore=-1)
+            self.region_lines.setPath(borders)
+            self.region_lines.setPen(self.pen(self.theme.accent, self.theme.thick_width, dashed=True))
+
+    def _draw_slots(self, regions: np.ndarray, shift: int) -> None:
+        """The window panel's geometry: M×M slots, region borders and numbers."""
+        assert self.context is not None
+        size = self.context.geometry.window_size
+        self.slot_grid.setPath(grid_path(size, size, 1, 1, 1.0))
+        self.slot_grid.setPen(self.pen(self.theme.grid, width=1.0, alpha=70))
+        self.slot_outline.setPath(grid_path(size, size, size, size, 1.0))
+        self.slot_outline.setPen(self.pen(self.theme.accent, self.theme.thick_width))
+        region_grid = regions.reshape(size, size)
+        self.slot_regions.setVisible(bool(shift))
+        self.slot_labels.begin()
+        if shift:
+            self.slot_regions.setPath(boundary_path(region_grid, 1.0))
+            self.slot_regions.setPen(self.pen(self.theme.accent, self.theme.thick_width, dashed=True))
+            font = self.qfont(self.theme.small_size, bold=True)
+            for row, col, height, width, region in label_rectangles(region_grid):
+                label = self.slot_labels.add(
+                    str(region), col + width / 2, row + height / 2, region_text_color(region), font
+                )
+                label.set_box(self.brush(REGION_COLORS[region]), self.pen("#000000", 1.0))
+        self.slot_labels.end()
+        self.window_panel.set_extent(-0.25, -0.25, size + 0.5, size + 0.5)
 
     def _draw_weights(self, positions: np.ndarray, weights: np.ndarray, stride: int) -> None:
         viewbox = self.panel.viewbox
@@ -184,31 +308,71 @@ class AttentionView(FigureView):
         peak = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
         for item, (row, col), weight in zip(self.token_rects, positions, weights, strict=False):
             item.setRect(QtCore.QRectF(col * stride, row * stride, stride, stride))
-            item.setBrush(self.brush(ATTENTION_COLOR, alpha=round(MAX_ALPHA * weight / peak)))
+            item.setBrush(_attention_brush(round(MAX_ALPHA * weight / peak)))
             item.setData(0, float(weight))
             item.setVisible(True)
             self._shown[(int(row), int(col))] = float(weight)
         for item in self.token_rects[len(weights) :]:
             item.setVisible(False)
 
-    def _weights_summary(self, weights: np.ndarray, window: int, slot: int) -> str:
-        context = self.context
-        assert context is not None and self.result is not None
-        geometry = context.geometry
+    def _draw_slot_weights(self, weights: np.ndarray) -> None:
+        """The query's weights on the window panel, one translucent cell per slot."""
+        assert self.context is not None
+        size = self.context.geometry.window_size
+        viewbox = self.window_panel.viewbox
+        while len(self.slot_weight_items) < len(weights):
+            item = QtWidgets.QGraphicsRectItem()
+            item.setZValue(6)
+            item.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+            viewbox.addItem(item, ignoreBounds=True)
+            self.slot_weight_items.append(item)
+        peak = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
+        for index, (item, weight) in enumerate(zip(self.slot_weight_items, weights, strict=False)):
+            item.setRect(QtCore.QRectF(index % size, index // size, 1, 1))
+            item.setBrush(_attention_brush(round(MAX_ALPHA * weight / peak)))
+            item.setVisible(True)
+        for item in self.slot_weight_items[len(weights) :]:
+            item.setVisible(False)
+        self._slot_shown = weights.copy()
+
+    def _draw_masked(self, positions: np.ndarray, stride: int) -> None:
+        """Fill the keys the mask blocks, on the photo and on the window panel."""
+        assert self.context is not None
+        size = self.context.geometry.window_size
+        masked = self._masked_row
+        any_masked = bool(masked.any())
+        self.masked_tokens.setVisible(any_masked)
+        self.slot_masked.setVisible(any_masked)
+        if not any_masked:
+            return
+        brush = self.brush(MASK_COLORS[MASK_VALUE], alpha=MASKED_ALPHA)
+        tokens = positions[masked]
+        self.masked_tokens.setPath(
+            rect_path(
+                np.stack(
+                    [tokens[:, 1] * stride, tokens[:, 0] * stride, np.full(len(tokens), stride),
+                     np.full(len(tokens), stride)],
+                    axis=1,
+                )
+            )
+        )
+        self.masked_tokens.setBrush(brush)
+        cells = label_rectangles(masked.reshape(size, size).astype(np.int64))
+        cells = cells[cells[:, 4] == 1]
+        self.slot_masked.setPath(rect_path(cells[:, [1, 0, 3, 2]]))
+        self.slot_masked.setBrush(self.brush(MASK_COLORS[MASK_VALUE]))
+
+    def _weights_summary(self, weights: np.ndarray) -> str:
+        assert self.context is not None
         peak = float(weights.max())
-        text = f"Opacity ∝ weight / max weight (max {peak:.3f}, {len(weights)} keys)."
-        if context.shift:
-            if self.result.mask is not None:
-                row_mask = np.asarray(self.result.mask[window, slot])
-            else:
-                row_mask = cached_mask(
-                    geometry.padded_height, geometry.padded_width, geometry.window_size, context.shift
-                )[window, slot]
-            other = float(weights[row_mask != 0].sum())
-            same = float(weights[row_mask == 0].sum())
+        text = f"Yellow opacity ∝ weight / max weight (max {peak:.3f} over {len(weights)} keys)."
+        if self.context.shift:
+            masked = self._masked_row
+            other = float(weights[masked].sum())
+            same = float(weights[~masked].sum())
             text += (
                 f" Weight on the query's own region: {same:.4f}; on the other regions "
-                f"(mask −100): {other:.2e}."
+                f"(mask −100, dark grey): {other:.1e}."
             )
         return text
 
@@ -222,15 +386,15 @@ class AttentionView(FigureView):
                 f"<b>{status}</b><br>The geometry is drawn at once; "
                 f"the attention ({head}) appears when the model has run on this stage and block."
             )
-        kind = (
-            "Dashed: region borders inside the shifted window."
-            if context.shift
-            else "W-MSA block: the window is a plain M×M square."
-        )
-        return (
-            f"{self._summary}<br>Window {window} holds the query; its tokens are mapped back "
-            f"through the reverse roll. {kind} Click the image to pick another query."
-        )
+        if context.shift:
+            dashed = "; dashed: borders between regions" if not self.region_lines.path().isEmpty() else ""
+            layout = (
+                f"Right: window {window} as the block computes it, after the roll. Left: its tokens "
+                f"at their place in the image (reverse roll){dashed}."
+            )
+        else:
+            layout = "W-MSA block: the window is a plain M×M square and nothing is masked."
+        return f"{self._summary}<br>{layout} Click the image to pick another query."
 
     def _caption_parts(self) -> list[str]:
         assert self.context is not None

@@ -98,6 +98,31 @@ class ViewContext:
     def block_kind(self) -> str:
         return "SW-MSA" if self.shift else "W-MSA"
 
+    def no_shift_reason(self) -> str:
+        """Why the selected block does not shift (for a W-MSA block), in plain words."""
+        geometry = self.geometry
+        if not self.config.shifted:
+            return "shifted windows are switched off"
+        if geometry.shift_size == 0:
+            return (
+                f"stage {geometry.stage + 1} never shifts (its {geometry.height}×{geometry.width} "
+                f"map is no larger than the window)"
+            )
+        return f"block {self.block + 1} is W-MSA (blocks 2, 4, … shift)"
+
+    def shift_hint(self) -> str:
+        """What to change to see a shifted block, or "" when nothing would."""
+        geometry = self.geometry
+        if not self.config.shifted:
+            return "Tick “Shifted windows” to see the nine regions."
+        if geometry.shift_size == 0:
+            shifting = [g.stage + 1 for g in self.geometries if g.shift_size]
+            return f"Pick stage {shifting[-1]} or earlier to see a shift." if shifting else ""
+        if geometry.depth < 2:
+            return ""
+        shifted_block = self.block + 1 if self.block + 1 < geometry.depth else self.block - 1
+        return f"Pick block {shifted_block + 1} (SW-MSA) to see the nine regions."
+
     def caption_parts(self, *, block: bool = True, head: bool = False) -> list[str]:
         """Model, input size, stage, block, window and shift, as caption pieces."""
         geometry = self.geometry
@@ -380,7 +405,7 @@ class PhotoLayer:
 
     def __init__(self, panel: Panel) -> None:
         self.panel = panel
-        self.fill = make_path_item(panel.viewbox, z=5)
+        self.fill = make_path_item(panel.viewbox, z=5, crisp=True)
         self.hatch = make_path_item(panel.viewbox, z=6)
         self.fill.setToolTip(
             "Zero padding: the model pads the map to a multiple of the patch "

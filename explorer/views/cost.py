@@ -9,17 +9,15 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore
 
-from explorer.palette import MASK_COLORS
+from explorer.palette import MSA_COLOR, WMSA_COLOR
 from swin_model import SwinConfig
 from swin_model.flops import CostReport, StageCost, count_macs
 
-from .base import FigureView, result_matches
+from .base import FigureView, model_label, result_matches
 from .drawing import WrappedText
 
-__all__ = ["CostView", "msa_formula", "wmsa_formula"]
+__all__ = ["CostView", "cost_report", "msa_formula", "wmsa_formula"]
 
-MSA_COLOR = MASK_COLORS[-100.0]
-WMSA_COLOR = MASK_COLORS[0.0]
 TICK_SIZES = (112, 224, 384, 512, 640, 768, 896, 1024)
 
 
@@ -35,8 +33,20 @@ def wmsa_formula(stage: StageCost) -> str:
     return f"4·{h}·{w}·{c}² + 2·{m}²·{h}·{w}·{c}"
 
 
+def _two_lines(formula: str) -> str:
+    """A formula broken before its "+", so every row of the table has the same shape."""
+    return formula.replace(" + ", "<br>+ ")
+
+
 def giga(macs: float) -> str:
     return f"{macs / 1e9:.3f} G"
+
+
+@lru_cache(maxsize=32)
+def cost_report(config: SwinConfig, size: int) -> CostReport:
+    """:func:`count_macs` of ``config`` at ``size`` × ``size`` (remembered: going back and
+    forth between two settings recounts nothing)."""
+    return count_macs(config, size, size)
 
 
 @lru_cache(maxsize=16)
@@ -67,9 +77,10 @@ class CostView(FigureView):
 
     def _build(self) -> None:
         self.table = WrappedText()
-        self.body.addItem(self.table, row=0, col=0, colspan=2)
+        self.body.addItem(self.table, row=0, col=0)
         self.plot = self.body.addPlot(row=1, col=0)
         self.plot.setMenuEnabled(False)
+        self.plot.setMinimumHeight(140)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.plot.addLegend(offset=(10, 10))
         self.msa_curve = self.plot.plot(name="Σ depth·Ω(MSA): global attention")
@@ -83,14 +94,13 @@ class CostView(FigureView):
             "and MSA a parabola."
         )
         self.totals = WrappedText()
-        self.body.addItem(self.totals, row=1, col=1)
-        self.body.layout.setColumnStretchFactor(0, 3)
-        self.body.layout.setColumnStretchFactor(1, 2)
+        self.body.addItem(self.totals, row=2, col=0)
         self.body.layout.setRowStretchFactor(1, 3)
         self.report: CostReport | None = None
         self._rows: list[tuple[str, str]] = []
         self._curve_key: tuple[object, ...] | None = None
         self._measured_text = ""
+        self._drawn_key: tuple[object, ...] | None = None
 
     # --- data ---------------------------------------------------------------------------
 
@@ -117,7 +127,12 @@ class CostView(FigureView):
         context = self.context
         assert context is not None
         size = context.image_size
-        self.report = count_macs(context.config, size, size)
+        # block, head, window and query change nothing here
+        key = (context.config, size, context.stage, model_label(context.state), self.theme.name)
+        if key == self._drawn_key:
+            return
+        self._drawn_key = key
+        self.report = cost_report(context.config, size)
         self._draw_table(self.report)
         self._draw_curves(context.config, size)
         self._draw_totals()
@@ -142,22 +157,22 @@ class CostView(FigureView):
             )
             ratio = stage.msa_omega / stage.wmsa_omega if stage.wmsa_omega else float("nan")
             bold = " style='font-weight:bold'" if stage.stage == context.stage else ""
-            shift = f", shift {stage.shift_size}" if stage.shift_size else ", no shift"
+            shift = f"shift {stage.shift_size}" if stage.shift_size else "no shift"
             body.append(
                 f"<tr{bold}><td>{stage.stage + 1}</td>"
-                f"<td>{stage.height}×{stage.width}×{stage.channels}<br>M = {stage.window_size}{shift}, "
-                f"{stage.depth} blocks</td>"
-                f"<td style='color:{MSA_COLOR}'>{msa_formula(stage)}<br>= {msa_value}</td>"
-                f"<td style='color:{WMSA_COLOR}'>{wmsa_formula(stage)}<br>= {wmsa_value}</td>"
+                f"<td>{stage.height}×{stage.width}×{stage.channels}<br>M {stage.window_size}, {shift}, "
+                f"×{stage.depth}</td>"
+                f"<td style='color:{MSA_COLOR}'>{_two_lines(msa_formula(stage))}<br>= {msa_value}</td>"
+                f"<td style='color:{WMSA_COLOR}'>{_two_lines(wmsa_formula(stage))}<br>= {wmsa_value}</td>"
                 f"<td align='right'>{ratio:.1f}×</td></tr>"
             )
         header = (
-            "<tr><th>stage&nbsp;</th><th align='left'>h×w×C</th>"
-            "<th align='left'>Ω(MSA) = 4hwC² + 2(hw)²C&nbsp;</th>"
-            "<th align='left'>Ω(W-MSA) = 4hwC² + 2M²hwC, padded&nbsp;</th><th>MSA / W-MSA</th></tr>"
+            "<tr><th align='left'>stage</th><th align='left'>h×w×C<br>M, shift, blocks</th>"
+            "<th align='left'>Ω(MSA)<br>= 4hwC² + 2(hw)²C</th>"
+            "<th align='left'>Ω(W-MSA), h, w padded<br>= 4hwC² + 2M²hwC</th><th align='right'>ratio</th></tr>"
         )
         self.table.set_html(
-            f"<table cellspacing='0' cellpadding='3'>{header}{''.join(body)}</table>",
+            f"<table width='100%' cellspacing='0' cellpadding='2'>{header}{''.join(body)}</table>",
             self.theme.foreground,
             self.theme.small_size,
         )
@@ -165,11 +180,13 @@ class CostView(FigureView):
     def _draw_curves(self, config: SwinConfig, size: int) -> None:
         largest = max(448, 2 * size)
         largest = int(np.ceil(largest / 16) * 16)
-        key = (config.replace(img_size=224), largest, self.theme.name)
+        # the curves depend on neither the input size nor the shift (a roll costs no MACs)
+        curve_config = config.replace(img_size=224, shifted=True)
+        key = (curve_config, largest, self.theme.name)
         patch = config.patch_size
         if key != self._curve_key:
             self._curve_key = key
-            sides, msa, wmsa = attention_curves(config.replace(img_size=224), largest)
+            sides, msa, wmsa = attention_curves(curve_config, largest)
             tokens = (np.ceil(sides / patch)) ** 2
             self.msa_curve.setData(tokens, msa / 1e9, pen=pg.mkPen(MSA_COLOR, width=self.theme.thick_width))
             self.wmsa_curve.setData(
@@ -207,25 +224,27 @@ class CostView(FigureView):
         by_part = report.by_part()
         attention = sum(by_part[name] for name in ("qkv", "qk", "av", "proj"))
         lines = [
-            f"<b>{context.caption_parts(block=False)[0]}, {report.img_height}×{report.img_width}</b>",
-            f"Total <b>{giga(report.total)} MACs</b> = {giga(report.flops)} FLOPs",
-            f"Parameters <b>{report.params / 1e6:.2f} M</b>",
-            f"(S)W-MSA {giga(attention)} · MLP {giga(by_part['mlp'])}",
-            f"Convs + matmuls {giga(report.matmul_macs)}",
+            f"<b>{context.caption_parts(block=False)[0]}, {report.img_height}×{report.img_width}:</b> "
+            f"total <b>{giga(report.total)} MACs</b> = {giga(report.flops)} FLOPs · "
+            f"<b>{report.params / 1e6:.2f} M</b> parameters",
+            f"(S)W-MSA {giga(attention)} · MLP {giga(by_part['mlp'])} · "
+            f"convolutions + matrix products {giga(report.matmul_macs)}",
         ]
         result = self.result
-        if (
-            result is not None
-            and result_matches(result, context.state, with_block=False)
-            and result.measured_macs is not None
-        ):
+        matching = result is not None and result_matches(result, context.state, with_block=False)
+        if matching and result is not None and result.measured_macs is not None:
             difference = (result.measured_macs - report.matmul_macs) / report.matmul_macs * 100
             self._measured_text = (
-                f"Measured (last forward pass) <b>{giga(result.measured_macs)}</b> "
+                f"Measured in the last forward pass: <b>{giga(result.measured_macs)}</b> "
                 f"vs {giga(report.matmul_macs)} analytic ({difference:+.2f} %)"
             )
-        elif result is not None and result_matches(result, context.state, with_block=False):
-            self._measured_text = "Measured: not counted (model too large to measure)"
+        elif matching:
+            from explorer.inference import MEASURE_MACS_LIMIT
+
+            self._measured_text = (
+                f"Measured: not counted (the counting pass is skipped above "
+                f"{MEASURE_MACS_LIMIT / 1e9:.0f} G MACs)"
+            )
         else:
             self._measured_text = "Measured: waiting for a model run at this size"
         lines.append(self._measured_text)

@@ -17,6 +17,8 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 __all__ = [
+    "Cells",
+    "CrispPathItem",
     "Label",
     "LruCache",
     "Panel",
@@ -32,6 +34,7 @@ __all__ = [
     "make_path_item",
     "rect_path",
     "value_paths",
+    "value_rects",
 ]
 
 _RECT_CONNECT = np.array([1, 1, 1, 1, 0], dtype=np.int32)
@@ -92,19 +95,19 @@ def rect_path(rects: np.ndarray) -> QtGui.QPainterPath:
     return pg.arrayToQPath(xs, ys, connect=np.tile(_RECT_CONNECT, len(rects)), finiteCheck=False)
 
 
-def value_paths(
+def value_rects(
     labels: np.ndarray, scale: float, offset: tuple[float, float] = (0.0, 0.0), skip: Iterable[int] = ()
-) -> dict[int, QtGui.QPainterPath]:
-    """One path per label value covering that value's cells, cell (r, c) at
-    ``offset + (c, r) * scale``. Values in ``skip`` are left out."""
+) -> dict[int, np.ndarray]:
+    """Per label value, the (K, 4) rectangles (x, y, width, height) covering that value's
+    cells, cell (r, c) at ``offset + (c, r) * scale``. Values in ``skip`` are left out."""
     rects = label_rectangles(labels)
     skipped = set(skip)
-    paths = {}
+    by_value = {}
     for value in np.unique(rects[:, 4]):
         if int(value) in skipped:
             continue
         chosen = rects[rects[:, 4] == value]
-        xywh = np.stack(
+        by_value[int(value)] = np.stack(
             [
                 offset[0] + chosen[:, 1] * scale,
                 offset[1] + chosen[:, 0] * scale,
@@ -113,8 +116,14 @@ def value_paths(
             ],
             axis=1,
         )
-        paths[int(value)] = rect_path(xywh)
-    return paths
+    return by_value
+
+
+def value_paths(
+    labels: np.ndarray, scale: float, offset: tuple[float, float] = (0.0, 0.0), skip: Iterable[int] = ()
+) -> dict[int, QtGui.QPainterPath]:
+    """One path per label value covering that value's cells (see :func:`value_rects`)."""
+    return {value: rect_path(xywh) for value, xywh in value_rects(labels, scale, offset, skip).items()}
 
 
 def _segments_path(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> QtGui.QPainterPath:
@@ -233,11 +242,73 @@ def cells_in_path(
     return inside
 
 
+class Cells:
+    """Rectangles (x, y, width, height) ready to paint: their path (shape, read-back, vector
+    export) and Qt rectangles (fast raster painting). Build once, set many times."""
+
+    __slots__ = ("path", "rects")
+
+    def __init__(self, path: QtGui.QPainterPath, rects: list[QtCore.QRectF]) -> None:
+        self.path = path
+        self.rects = rects
+
+    @classmethod
+    def of(cls, rects: np.ndarray) -> Cells:
+        rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+        return cls(rect_path(rects), [QtCore.QRectF(*row) for row in rects.tolist()])
+
+
+class CrispPathItem(QtWidgets.QGraphicsPathItem):
+    """A path item painted without antialiasing, for axis-aligned cells and thin grid
+    lines: the edges fall on whole device pixels (no half-transparent seams between
+    neighbouring cells), and a path of thousands of small rectangles paints several
+    times faster than with antialiasing. Vector output (SVG, PDF) is unaffected.
+
+    Cells given with :meth:`set_rects` are painted as rectangles (another fourfold speed-up
+    over filling the equivalent path); the path stays the item's shape for hit tests and
+    read-back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rects: list[QtCore.QRectF] | None = None
+
+    def setPath(self, path: QtGui.QPainterPath) -> None:
+        self._rects = None
+        super().setPath(path)
+
+    def set_rects(self, rects: np.ndarray | Cells) -> None:
+        """Fill the (K, 4) rectangles (x, y, width, height), or prebuilt :class:`Cells`."""
+        cells = rects if isinstance(rects, Cells) else Cells.of(rects)
+        super().setPath(cells.path)
+        self._rects = cells.rects
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionGraphicsItem,
+        widget: QtWidgets.QWidget | None = None,
+    ) -> None:
+        antialiased = painter.testRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        if self._rects is None:
+            super().paint(painter, option, widget)
+        else:
+            painter.setPen(self.pen())
+            painter.setBrush(self.brush())
+            painter.drawRects(self._rects)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, antialiased)
+
+
 def make_path_item(
-    viewbox: pg.ViewBox, z: float, pen: QtGui.QPen | None = None, brush: QtGui.QBrush | str | None = None
+    viewbox: pg.ViewBox,
+    z: float,
+    pen: QtGui.QPen | None = None,
+    brush: QtGui.QBrush | str | None = None,
+    crisp: bool = False,
 ) -> QtWidgets.QGraphicsPathItem:
-    """An empty path item added to ``viewbox`` at depth ``z``."""
-    item = QtWidgets.QGraphicsPathItem()
+    """An empty path item added to ``viewbox`` at depth ``z``; ``crisp`` for axis-aligned
+    cell fills and thin grid lines (see :class:`CrispPathItem`)."""
+    item = CrispPathItem() if crisp else QtWidgets.QGraphicsPathItem()
     item.setPen(pen if pen is not None else QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
     item.setBrush(pg.mkBrush(brush) if brush is not None else QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
     item.setZValue(z)
@@ -469,14 +540,19 @@ class WrappedText(pg.GraphicsWidget):
         self.setMinimumWidth(60)
 
     def set_html(self, html: str, color: str, point_size: float) -> None:
+        """Show ``html``; font and colour are only reset when they change, because each
+        reset lays the whole text out again."""
         content = (html, color, point_size)
-        if content == getattr(self, "_content", None):
+        previous = getattr(self, "_content", None)
+        if content == previous:
             return
         self._content = content
-        font = QtGui.QFont()
-        font.setPointSizeF(point_size)
-        self.item.setFont(font)
-        self.item.setDefaultTextColor(QtGui.QColor(color))
+        if previous is None or previous[2] != point_size:
+            font = QtGui.QFont()
+            font.setPointSizeF(point_size)
+            self.item.setFont(font)
+        if previous is None or previous[1] != color:
+            self.item.setDefaultTextColor(QtGui.QColor(color))
         self.item.setHtml(f"<div align='center'>{html}</div>" if self.centered else html)
         self._fit()
 
@@ -491,7 +567,9 @@ class WrappedText(pg.GraphicsWidget):
             self._fit()
 
     def _fit(self) -> None:
-        self.item.setTextWidth(max(self.size().width(), 60.0))
+        width = max(self.size().width(), 60.0)
+        if abs(width - self.item.textWidth()) > 0.5:
+            self.item.setTextWidth(width)
         height = self.item.boundingRect().height() if self.item.toPlainText() else 0.0
         self.setMinimumHeight(height)
         self.setMaximumHeight(height)

@@ -2,6 +2,7 @@
 
 Moving a control back and forth (stage 1 ↔ 2, block 1 ↔ 2) asks for the same arrays again;
 recomputing a 64-window mask takes longer than a frame. Arrays are returned read-only.
+Numpy only, except :func:`cached_mask`, which needs torch.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from swin_model.windows import attention_mask, window_token_positions
+from swin_model.windows import attention_mask, region_map, window_partition, window_token_positions
 
-__all__ = ["cached_mask", "cached_token_positions"]
+__all__ = ["cached_mask", "cached_slot_regions", "cached_token_positions"]
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -22,7 +23,8 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def cached_mask(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
-    """(num_windows, M², M²) float32: :func:`swin_model.windows.attention_mask`."""
+    """(num_windows, M², M²) float32: :func:`swin_model.windows.attention_mask` (the only
+    geometry function that needs torch: the first call imports it)."""
     return _frozen(attention_mask(height, width, window_size, shift_size).numpy())
 
 
@@ -30,3 +32,11 @@ def cached_mask(height: int, width: int, window_size: int, shift_size: int) -> n
 def cached_token_positions(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
     """(num_windows, M², 2): :func:`swin_model.windows.window_token_positions`."""
     return _frozen(window_token_positions(height, width, window_size, shift_size))
+
+
+@lru_cache(maxsize=16)
+def cached_slot_regions(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
+    """(num_windows, M²) official region of the token in each slot of each window: the
+    official ``img_mask`` (:func:`swin_model.windows.region_map`) partitioned into windows."""
+    regions = region_map(height, width, window_size, shift_size)[None, :, :, None]
+    return _frozen(np.ascontiguousarray(window_partition(regions, window_size).reshape(-1, window_size**2)))

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-from pyqtgraph.Qt import QtCore, QtWidgets
+from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from explorer.palette import MASK_COLORS, REGION_COLORS, region_text_color
-from swin_model.windows import (
-    MASK_VALUE,
-    region_map,
-    window_partition,
-)
+from swin_model.windows import MASK_VALUE
 
 from .base import FigureView
-from .drawing import Label, Panel, TextPool, cells_in_path, make_path_item, rect_path, value_paths
-from .geometry_cache import cached_mask, cached_token_positions
+from .drawing import (
+    CrispPathItem,
+    Label,
+    LruCache,
+    Panel,
+    TextPool,
+    cells_in_path,
+    make_path_item,
+    rect_path,
+    value_paths,
+    value_rects,
+)
+from .geometry_cache import cached_mask, cached_slot_regions, cached_token_positions
 
 __all__ = ["MaskView"]
 
@@ -27,12 +33,6 @@ _GAP_VALUE = 1
 
 STRIP = 1.6
 """Width of the region strips along the matrix axes, in cells."""
-
-
-def slot_regions(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
-    """(num_windows, M*M) official region of the token in each slot of each window."""
-    regions = torch.from_numpy(region_map(height, width, window_size, shift_size))[None, :, :, None]
-    return window_partition(regions, window_size).reshape(-1, window_size * window_size).numpy()
 
 
 class MaskView(FigureView):
@@ -53,10 +53,14 @@ class MaskView(FigureView):
         self.body.layout.setColumnStretchFactor(0, 3)
         self.body.layout.setColumnStretchFactor(1, 2)
         viewbox = self.matrix_panel.viewbox
-        self.cells = {value: make_path_item(viewbox, z=5) for value in MASK_COLORS}
+        self.cells: dict[float, CrispPathItem] = {
+            value: make_path_item(viewbox, z=5, crisp=True) for value in MASK_COLORS
+        }
         self.cells[0.0].setToolTip("0: same region, attention allowed.")
         self.cells[MASK_VALUE].setToolTip("−100: different regions, attention blocked.")
-        self.strips = {region: make_path_item(viewbox, z=5) for region in range(len(REGION_COLORS))}
+        self.strips = {
+            region: make_path_item(viewbox, z=5, crisp=True) for region in range(len(REGION_COLORS))
+        }
         self.strip_labels = TextPool(viewbox)
         self.axis_labels = TextPool(viewbox)
         self.empty_label = Label()
@@ -71,6 +75,7 @@ class MaskView(FigureView):
         self._masks: np.ndarray | None = None
         self._regions = np.zeros((0, 0), dtype=np.int64)
         self._overview_key: tuple[object, ...] | None = None
+        self._overview_paths = LruCache(4)
         self._matrix_key: tuple[object, ...] | None = None
 
     # --- data ---------------------------------------------------------------------------
@@ -134,7 +139,7 @@ class MaskView(FigureView):
             self._matrix_key = None
             if shift:
                 self._masks = cached_mask(rows, cols, window, shift)
-                self._regions = slot_regions(rows, cols, window, shift)
+                self._regions = cached_slot_regions(rows, cols, window, shift)
             else:
                 self._masks = None
             self._draw_overview()
@@ -143,14 +148,20 @@ class MaskView(FigureView):
             self._matrix_key = matrix_key
             self._draw_matrix()
         self._draw_selection()
-        self.style_title(
-            self.matrix_panel.title,
-            f"mask of window {context.window} ({window * window}×{window * window})" if shift else "mask",
-        )
-        self.style_title(
-            self.overview_panel.title, f"all {geometry.num_windows} windows" if shift else "all windows"
-        )
+        self.style_title(self.matrix_panel.title, self._matrix_title())
+        self.style_title(self.overview_panel.title, f"all {geometry.num_windows} windows" if shift else "")
         self.set_note(self._note())
+
+    def _matrix_title(self) -> str:
+        context = self.context
+        assert context is not None
+        if self._masks is None:
+            return "mask"
+        size = self._masks.shape[-1]
+        title = f"mask of window {context.window} ({size}×{size})"
+        if not self._masks[context.window].any():
+            title += ": all 0, the window holds one region"
+        return title
 
     def _draw_matrix(self) -> None:
         assert self.context is not None
@@ -176,9 +187,9 @@ class MaskView(FigureView):
         window = self.context.window
         mask = self._masks[window]
         size = mask.shape[0]
-        paths = value_paths(mask, 1.0)
+        cells = value_rects(mask, 1.0)
         for value, item in self.cells.items():
-            item.setPath(paths.get(int(value), rect_path(np.zeros((0, 4)))))
+            item.set_rects(cells.get(int(value), np.zeros((0, 4))))
             item.setBrush(self.brush(MASK_COLORS[value]))
         regions = self._regions[window]
         font = self.qfont(self.theme.small_size, bold=True)
@@ -215,7 +226,7 @@ class MaskView(FigureView):
             "key slot j →", size / 2, -STRIP - 0.5, self.theme.foreground, label_font, anchor=(0.5, 1.0)
         )
         self.axis_labels.add(
-            "query slot i →",
+            "← query slot i",  # rotated to read upwards: the arrow points down, as i grows
             -STRIP - 0.5,
             size / 2,
             self.theme.foreground,
@@ -226,6 +237,17 @@ class MaskView(FigureView):
         self.axis_labels.end()
         margin = STRIP + 2.5
         self.matrix_panel.set_extent(-margin, -margin, size + margin, size + margin)
+
+    def _tile_paths(self, per_row: int, per_column: int, step: int) -> dict[int, QtGui.QPainterPath]:
+        """One path per mask value covering its cells in every small multiple (remembered
+        per geometry: going back to a recent stage or block needs no new paths)."""
+        assert self._masks is not None
+        count, size, _ = self._masks.shape
+        canvas = np.full((per_column * step, per_row * step), _GAP_VALUE, dtype=np.int64)
+        for window in range(count):
+            top, left = (window // per_row) * step, (window % per_row) * step
+            canvas[top : top + size, left : left + size] = self._masks[window].astype(np.int64)
+        return value_paths(canvas, 1.0, skip=(_GAP_VALUE,))
 
     def _draw_overview(self) -> None:
         assert self.context is not None
@@ -241,11 +263,10 @@ class MaskView(FigureView):
         gap = self._gap(size)
         step = size + gap
         per_row, per_column = geometry.windows_per_row, geometry.windows_per_column
-        canvas = np.full((per_column * step, per_row * step), _GAP_VALUE, dtype=np.int64)
-        for window in range(count):
-            top, left = (window // per_row) * step, (window % per_row) * step
-            canvas[top : top + size, left : left + size] = self._masks[window].astype(np.int64)
-        paths = value_paths(canvas, 1.0, skip=(_GAP_VALUE,))
+        paths = self._overview_paths.fetch(
+            (geometry.padded_height, geometry.padded_width, geometry.window_size, self.context.shift),
+            lambda: self._tile_paths(per_row, per_column, step),
+        )
         for value, item in self.tiles.items():
             item.setVisible(True)
             item.setPath(paths.get(int(value), rect_path(np.zeros((0, 4)))))
@@ -289,9 +310,9 @@ class MaskView(FigureView):
         assert context is not None
         if self._masks is None:
             return (
-                f"<b>No mask (W-MSA block):</b> block {context.block + 1} of stage "
-                f"{context.stage + 1} does not shift, so every window holds neighbouring tokens only "
-                f"and the official code passes no mask."
+                f"<b>No mask (W-MSA block): {context.no_shift_reason()}.</b> Every window holds "
+                f"neighbouring tokens only and the official code passes no mask. "
+                f"{context.shift_hint()}"
             )
         zero, blocked = MASK_COLORS[0.0], MASK_COLORS[MASK_VALUE]
         masked = int((self._masks != 0).any(axis=(1, 2)).sum())
@@ -300,8 +321,9 @@ class MaskView(FigureView):
             f"from the same region (attention allowed) &nbsp; "
             f"<span style='background-color:{blocked}'>&nbsp;&nbsp;&nbsp;</span> −100: different "
             f"regions (softmax weight ≈ 0).<br>Strips: the official region of each slot (slots "
-            f"are the window's tokens, row-major). {masked} of {len(self._masks)} windows need "
-            f"a mask; the others hold one region."
+            f"are the window's tokens, row-major). {masked} of {len(self._masks)} windows, the last "
+            f"row and column, need a mask; the others hold one region."
+            + ("" if self._masks[context.window].any() else " Click one of them at the right to see it.")
         )
 
     # --- mouse --------------------------------------------------------------------------

@@ -9,7 +9,18 @@ from explorer.palette import MERGE_COLORS, text_color_on
 from swin_model.windows import MERGE_OFFSETS
 
 from .base import FigureView, PhotoLayer
-from .drawing import Panel, ScaledLabels, WrappedText, cells_in_path, grid_path, make_path_item, value_paths
+from .drawing import (
+    Cells,
+    CrispPathItem,
+    LruCache,
+    Panel,
+    ScaledLabels,
+    WrappedText,
+    cells_in_path,
+    grid_path,
+    make_path_item,
+    value_rects,
+)
 
 __all__ = ["MergingView"]
 
@@ -36,15 +47,15 @@ class MergingView(FigureView):
         self.panel = Panel(self.body, 0, 0)
         self.photo = PhotoLayer(self.panel)
         viewbox = self.panel.viewbox
-        self.positions = {}
+        self.positions: dict[int, CrispPathItem] = {}
         for index in range(len(MERGE_OFFSETS)):
-            item = make_path_item(viewbox, z=7)
+            item = make_path_item(viewbox, z=7, crisp=True)
             item.setToolTip(
                 f"x{index}: the token at offset {MERGE_OFFSETS[index]} (row, col) of each 2×2 "
                 f"group, concatenated in place {index}."
             )
             self.positions[index] = item
-        self.groups = make_path_item(viewbox, z=12)
+        self.groups = make_path_item(viewbox, z=12, crisp=True)
         self.groups.setToolTip("2×2 groups: each becomes one token of the next stage.")
         self.query_group = make_path_item(viewbox, z=13)
         self.labels = ScaledLabels(viewbox)
@@ -59,6 +70,7 @@ class MergingView(FigureView):
         self.body.layout.setColumnStretchFactor(0, 3)
         self.body.layout.setColumnStretchFactor(1, 2)
         self._key: tuple[object, ...] | None = None
+        self._paths = LruCache(4)
         self._order_shape = (0, 0)
 
     def has_merging(self) -> bool:
@@ -97,16 +109,15 @@ class MergingView(FigureView):
         if key != self._key:
             self._key = key
             self._order_shape = (rows, cols) if merging else (0, 0)
-            order = np.zeros((rows, cols), dtype=np.int64)
-            for index, (row_offset, col_offset) in enumerate(MERGE_OFFSETS):
-                order[row_offset::2, col_offset::2] = index
-            paths = value_paths(order, stride)
+            cells, groups = self._paths.fetch(
+                (rows, cols, stride), lambda: self._order_cells(rows, cols, stride)
+            )
             for index, item in self.positions.items():
                 item.setVisible(merging)
-                item.setPath(paths.get(index, QtGui.QPainterPath()))
+                item.set_rects(cells[index])
                 item.setBrush(self.brush(MERGE_COLORS[index], alpha=MERGE_ALPHA))
             self.groups.setVisible(merging)
-            self.groups.setPath(grid_path(rows, cols, 2, 2, stride))
+            self.groups.setPath(groups)
             heavy = max(rows, cols) <= 32
             self.groups.setPen(
                 self.pen(self.theme.grid, self.theme.thick_width if heavy else self.theme.line_width + 0.5)
@@ -121,6 +132,17 @@ class MergingView(FigureView):
         self.style_title(self.panel.title, title)
         self.diagram.set_html(self._diagram_html(), self.theme.foreground, self.theme.small_size)
         self.set_note(self._note())
+
+    @staticmethod
+    def _order_cells(rows: int, cols: int, stride: int) -> tuple[dict[int, Cells], QtGui.QPainterPath]:
+        """The cells of each place x0-x3 and the 2×2 group borders of a ``rows x cols``
+        grid (remembered per grid: moving between stages asks for them again)."""
+        order = np.zeros((rows, cols), dtype=np.int64)
+        for index, (row_offset, col_offset) in enumerate(MERGE_OFFSETS):
+            order[row_offset::2, col_offset::2] = index
+        rects = value_rects(order, stride)
+        cells = {index: Cells.of(rects.get(index, np.zeros((0, 4)))) for index in range(len(MERGE_OFFSETS))}
+        return cells, grid_path(rows, cols, 2, 2, stride)
 
     def _draw_query_group(self, merging: bool) -> None:
         context = self.context
@@ -161,21 +183,31 @@ class MergingView(FigureView):
                 f"the last stage with its blocks; a LayerNorm and the pooled head follow."
             )
         following = context.geometries[context.stage + 1]
-        cells = "".join(
-            f"<td bgcolor='{colour}' style='color:{text_color_on(colour)}' align='center'>"
-            f"&nbsp;<b>x{index}</b>&nbsp;<br>{channels}</td>"
-            for index, colour in enumerate(MERGE_COLORS)
+        slices = {index: f"[{row}::2, {col}::2]" for index, (row, col) in enumerate(MERGE_OFFSETS)}
+
+        def cell(index: int, detail: str) -> str:
+            colour = MERGE_COLORS[index]
+            return (
+                f"<td bgcolor='{colour}' style='color:{text_color_on(colour)}' align='center'>"
+                f"<b>x{index}</b><br>{detail}</td>"
+            )
+
+        by_place = {offset: index for index, offset in enumerate(MERGE_OFFSETS)}
+        group = "".join(
+            "<tr>" + "".join(cell(by_place[(row, col)], slices[by_place[(row, col)]]) for col in (0, 1))
+            + "</tr>"
+            for row in (0, 1)
         )
-        slices = ", ".join(
-            f"x{index} = [{row}::2, {col}::2]" for index, (row, col) in enumerate(MERGE_OFFSETS)
-        )
+        concatenated = "".join(cell(index, f"{channels}") for index in range(len(MERGE_OFFSETS)))
         h, w, h2, w2 = geometry.height, geometry.width, following.height, following.width
         pad = f"<br>{h}×{w} is odd: a zero row/column is added first (hatched)." if (h % 2 or w % 2) else ""
         return (
             f"<b>Patch merging, end of stage {context.stage + 1}</b><br>"
-            f"<table cellspacing='2' cellpadding='3'><tr>{cells}</tr></table>"
-            f"{slices}<br>"
-            f"concat → 4C = {4 * channels}<br>"
+            f"one 2×2 group [rows::2, cols::2]:"
+            f"<table cellspacing='2' cellpadding='3'>{group}</table>"
+            f"concatenated in this order, C = {channels} each:"
+            f"<table cellspacing='2' cellpadding='3'><tr>{concatenated}</tr></table>"
+            f"→ 4C = {4 * channels}<br>"
             f"→ LayerNorm({4 * channels})<br>"
             f"→ Linear {4 * channels} → {2 * channels}<br>&nbsp;&nbsp;(no bias, "
             f"{4 * channels * 2 * channels:,} weights)<br><br>"

@@ -28,7 +28,7 @@ class PatchesView(FigureView):
     def _build(self) -> None:
         self.panel = Panel(self.body, 0, 0)
         self.photo = PhotoLayer(self.panel)
-        self.grid = make_path_item(self.panel.viewbox, z=10)
+        self.grid = make_path_item(self.panel.viewbox, z=10, crisp=True)
         self.grid.setToolTip("Patch borders: one patch of P×P pixels is one token.")
         self.query_item = QtWidgets.QGraphicsRectItem()
         self.query_item.setZValue(20)

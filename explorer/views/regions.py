@@ -66,7 +66,7 @@ class RegionLayer:
         self.panel = panel
         self.fills: dict[int, QtWidgets.QGraphicsPathItem] = {}
         for region in range(len(REGION_COLORS)):
-            item = make_path_item(panel.viewbox, z=7)
+            item = make_path_item(panel.viewbox, z=7, crisp=True)
             item.setToolTip(
                 f"Shift region {region} (official img_mask number): tokens that were "
                 f"neighbours before the roll."
@@ -242,16 +242,9 @@ class RegionsView(FigureView):
         assert context is not None
         geometry = context.geometry
         if not context.shift:
-            reason = (
-                "shifted windows are switched off"
-                if not context.config.shifted
-                else f"stage {geometry.stage + 1} never shifts (its map is no larger than the window)"
-                if geometry.shift_size == 0
-                else f"block {context.block + 1} is W-MSA"
-            )
             return (
-                f"<b>No shift: {reason}.</b> Every token is in region 0 and no mask is needed. "
-                f"Pick an odd (SW-MSA) block to see the nine regions."
+                f"<b>No shift: {context.no_shift_reason()}.</b> Every token is in region 0 and no "
+                f"mask is needed. {context.shift_hint()}"
             )
         window, shift = geometry.window_size, context.shift
         pairs = ", ".join(

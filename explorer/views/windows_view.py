@@ -47,7 +47,7 @@ class WindowsView(FigureView):
         self.panel = Panel(self.body, 0, 0)
         self.photo = PhotoLayer(self.panel)
         viewbox = self.panel.viewbox
-        self.token_grid = make_path_item(viewbox, z=10)
+        self.token_grid = make_path_item(viewbox, z=10, crisp=True)
         self.token_grid.setToolTip("Token grid of the selected stage: one cell is one token.")
         self.window_grid = make_path_item(viewbox, z=12)
         self.window_grid.setToolTip("Borders of the M×M windows (W-MSA).")
@@ -56,7 +56,7 @@ class WindowsView(FigureView):
             "Windows of the shifted (SW-MSA) block: the partition moved by "
             "M/2 tokens, wrapping around the edges."
         )
-        self.selection_fill = make_path_item(viewbox, z=8)
+        self.selection_fill = make_path_item(viewbox, z=8, crisp=True)
         self.selection_edge = make_path_item(viewbox, z=14)
         self.labels = TextPoolCache(viewbox)
         self._drawings = LruCache(4)
@@ -189,7 +189,7 @@ class WindowsView(FigureView):
             lines.append("Shifted windows are switched off: every block is W-MSA.")
         elif geometry.shift_size:
             lines.append(
-                f"Block {context.block + 1} is W-MSA (no shift); the odd blocks shift by "
+                f"Block {context.block + 1} is W-MSA (no shift); blocks 2, 4, … shift by "
                 f"{geometry.shift_size}."
             )
         lines.append(
