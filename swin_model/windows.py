@@ -27,6 +27,7 @@ __all__ = [
     "MERGE_OFFSETS",
     "StageGeometry",
     "attention_mask",
+    "attention_mask_array",
     "cyclic_shift",
     "effective_window",
     "lecture_region_map",
@@ -297,17 +298,23 @@ def lecture_region_map(height: int, width: int, window_size: int, shift_size: in
     return official_to_lecture_region(rolled_back)
 
 
+def attention_mask_array(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
+    """(num_windows, M*M, M*M) float32 numpy array of exactly 0.0 and -100.0, built as the
+    official block builds its mask: the region of every window slot, then -100 wherever a
+    key's region differs from the query's. ``height`` and ``width`` are the padded grid. All
+    zeros when ``shift_size`` is 0."""
+    img_mask = region_map(height, width, window_size, shift_size).reshape(1, height, width, 1)
+    mask_windows = window_partition(img_mask, window_size).reshape(-1, window_size * window_size)
+    different = mask_windows[:, None, :] != mask_windows[:, :, None]
+    return np.where(different, np.float32(MASK_VALUE), np.float32(0.0))
+
+
 def attention_mask(height: int, width: int, window_size: int, shift_size: int) -> torch.Tensor:
-    """(num_windows, M*M, M*M) float32 of exactly 0.0 and -100.0, built as the official block
-    builds it: pairs of tokens from different regions get -100. ``height`` and ``width`` are
-    the padded grid. All zeros when ``shift_size`` is 0."""
+    """:func:`attention_mask_array` as a float32 tensor (num_windows, M*M, M*M), the form the
+    model adds to its attention logits."""
     import torch
 
-    img_mask = torch.from_numpy(region_map(height, width, window_size, shift_size))
-    img_mask = img_mask.to(torch.float32).view(1, height, width, 1)
-    mask_windows = window_partition(img_mask, window_size).view(-1, window_size * window_size)
-    difference = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
-    return difference.masked_fill(difference != 0, MASK_VALUE).masked_fill(difference == 0, 0.0)
+    return torch.from_numpy(attention_mask_array(height, width, window_size, shift_size))
 
 
 # --- merging and relative positions -----------------------------------------------------------

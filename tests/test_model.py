@@ -149,7 +149,8 @@ def test_importing_the_core_loads_no_qt() -> None:
 def test_geometry_and_cost_load_without_torch() -> None:
     code = ("import sys, swin_model as s; c = s.preset('swin-t'); s.count_macs(c, 230, 190); "
             "s.windows.stage_geometry(c); s.windows.region_map(14, 14, 7, 3); "
-            "s.windows.window_token_positions(14, 14, 7, 3); print('torch' in sys.modules)")
+            "s.windows.window_token_positions(14, 14, 7, 3); s.windows.attention_mask_array(14, 14, 7, 3); "
+            "print('torch' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert output.stdout.strip() == "False"
 

@@ -49,6 +49,7 @@ def test_region_map_and_mask_match_official_loop(height: int, width: int, window
     assert np.array_equal(windows.region_map(height, width, window, shift),
                           official_img_mask(height, width, window, shift))
     mask = windows.attention_mask(height, width, window, shift)
+    assert np.array_equal(windows.attention_mask_array(height, width, window, shift), mask.numpy())
     assert mask.shape == ((height // window) * (width // window), window**2, window**2)
     assert torch.equal(mask, official_attention_mask(height, width, window, shift))
     assert set(mask.unique().tolist()) <= {0.0, -100.0}

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from swin_model.windows import attention_mask, region_map, window_partition, window_token_positions
+from swin_model.windows import attention_mask_array, region_map, window_partition, window_token_positions
 
 __all__ = ["cached_mask", "cached_slot_regions", "cached_token_positions"]
 
@@ -23,9 +23,8 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def cached_mask(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
-    """(num_windows, M², M²) float32: :func:`swin_model.windows.attention_mask` (the only
-    geometry function that needs torch: the first call imports it)."""
-    return _frozen(attention_mask(height, width, window_size, shift_size).numpy())
+    """(num_windows, M², M²) float32: :func:`swin_model.windows.attention_mask_array`."""
+    return _frozen(attention_mask_array(height, width, window_size, shift_size))
 
 
 @lru_cache(maxsize=32)
