@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
 from explorer.palette import Theme, theme
-from explorer.state import ExplorerState, InferenceResult, model_config
+from explorer.state import ExplorerState, InferenceResult, model_config, window_index
 from swin_model import SwinConfig
 from swin_model.windows import StageGeometry, cyclic_shift, stage_geometry
 
@@ -87,7 +87,7 @@ class ViewContext:
 
     @property
     def window(self) -> int:
-        return min(max(self.state.window, 0), self.geometry.num_windows - 1)
+        return window_index(self.state.window, self.geometry.num_windows)
 
     @property
     def query(self) -> tuple[int, int]:
