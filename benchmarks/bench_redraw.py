@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import pyqtgraph as pg
 
-from explorer.figures import FIGURE_VIEWS
-from explorer.state import ExplorerState, InferenceResult
+from explorer.figures import FIGURES
+from explorer.state import ExplorerState, InferenceResult, RecordMeta
 from swin_model.windows import stage_geometry
 
 FRAME_MS = 16.0
@@ -66,13 +66,14 @@ def synthetic_result(state: ExplorerState) -> InferenceResult:
         request_id=1,
         state=state,
         attention=attention.astype(np.float32),
-        record_meta={
-            "stage": state.stage,
-            "block": state.block,
-            "window_size": geometry.window_size,
-            "shift_size": geometry.block_shift(state.block),
-            "padded_size": (geometry.padded_height, geometry.padded_width),
-        },
+        record_meta=RecordMeta(
+            stage=state.stage,
+            block=state.block,
+            window_size=geometry.window_size,
+            shift_size=geometry.block_shift(state.block),
+            grid_size=(geometry.height, geometry.width),
+            padded_size=(geometry.padded_height, geometry.padded_width),
+        ),
     )
 
 
@@ -119,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"update_state after one control change, input {args.size}, median of {args.repeats} (p90), ms")
     print(f"{'view':<13} {'change':<13} {'update':>14} {'update+paint':>16}")
     worst: dict[str, float] = {}
-    for name, view_class in FIGURE_VIEWS.items():
-        view = view_class()
+    for spec in FIGURES:
+        name, view = spec.name, spec.create()
         view.resize(900, 700)
         view.show()
         app.processEvents()

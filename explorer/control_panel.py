@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from swin_model import SwinConfig
     from swin_model.windows import StageGeometry
 
+    from .resolved import ResolvedState
+
 __all__ = ["TOOLTIPS", "ControlPanel", "geometry_summary"]
 
 TOOLTIPS = {
@@ -182,11 +184,10 @@ class ControlPanel(QtWidgets.QWidget):
 
     # --- state -> screen ------------------------------------------------------------------
 
-    def show_state(self, state: ExplorerState, config: SwinConfig,
-                   geometries: Sequence[StageGeometry], source_size: tuple[int, int] | None) -> str:
-        """Show ``state`` (ranges follow the model and stage) without emitting ``changed``;
+    def show_state(self, resolved: ResolvedState, source_size: tuple[int, int] | None) -> str:
+        """Show ``resolved`` (ranges follow the model and stage) without emitting ``changed``;
         returns the one-line patch summary for the status bar."""
-        geometry = geometries[state.stage]
+        state, geometries, geometry = resolved.state, resolved.geometries, resolved.geometry
         self._syncing = True
         try:
             index = (self.model_combo.findData(state.checkpoint_path) if state.checkpoint_path
@@ -207,6 +208,6 @@ class ControlPanel(QtWidgets.QWidget):
             self.window_label.setText(f"{state.window} (of {geometry.num_windows} windows)")
         finally:
             self._syncing = False
-        patches, text = geometry_summary(config, state, geometries, source_size)
+        patches, text = geometry_summary(resolved.config, state, geometries, source_size)
         self.info_label.setText(text)
         return patches

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore
 
 from .inference import ModelCache
-from .state import ExplorerState, InferenceRequest, InferenceResult, model_config, window_index
+from .resolved import RUN_FIELDS, ResolvedState, resolve, settle
+from .state import ExplorerState, InferenceRequest, InferenceResult
 from .worker import ModelWorker, Runner
 
 if TYPE_CHECKING:
@@ -25,10 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MODEL_FIELDS", "Controller", "ModelChoice"]
 
-MODEL_FIELDS = ("model_name", "img_size", "window_size", "shifted", "stage", "block",
-                "checkpoint_path", "checkpoint_config")
-"""State fields whose change needs a new model run (head, window and query do not: the
-captured block's attention holds every head, window and query)."""
+MODEL_FIELDS = RUN_FIELDS
+"""State fields whose change needs a new model run (see :data:`explorer.resolved.RUN_FIELDS`)."""
 
 DEBOUNCE_MS = 150
 
@@ -49,7 +48,7 @@ class Controller(QtCore.QObject):
     ``debounce_ms`` is how long the controls must rest before a model run is sent."""
 
     stateChanged = QtCore.Signal(object, object)
-    """(ExplorerState, PreparedImage or None), emitted synchronously on every change."""
+    """(ResolvedState, PreparedImage or None), emitted synchronously on every change."""
     resultReady = QtCore.Signal(object)
     """The newest request's InferenceResult (also when it carries an error)."""
     busyChanged = QtCore.Signal(bool)
@@ -68,7 +67,7 @@ class Controller(QtCore.QObject):
                  debounce_ms: int = DEBOUNCE_MS, torch_threads: int | None = None,
                  cache: ModelCache | None = None) -> None:
         super().__init__(parent)
-        self._state = ExplorerState()
+        self._resolved = resolve(ExplorerState())
         self._image: Image.Image | None = None
         self._image_name = ""
         self._prepared: PreparedImage | None = None
@@ -96,7 +95,12 @@ class Controller(QtCore.QObject):
 
     @property
     def state(self) -> ExplorerState:
-        return self._state
+        return self._resolved.state
+
+    @property
+    def resolved(self) -> ResolvedState:
+        """The current state with everything derived from it."""
+        return self._resolved
 
     @property
     def prepared(self) -> PreparedImage | None:
@@ -126,7 +130,7 @@ class Controller(QtCore.QObject):
 
     def config(self, state: ExplorerState | None = None) -> SwinConfig:
         """The model configuration of ``state`` (the current state by default)."""
-        return model_config(self._state if state is None else state)
+        return self._resolved.config if state is None else resolve(state).config
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -163,58 +167,32 @@ class Controller(QtCore.QObject):
         """Show ``image`` (a PIL image) at the current input size and run the model on it."""
         from swin_model.preprocess import prepare
 
-        prepared = prepare(image, self._state.img_size)
+        prepared = prepare(image, self.state.img_size)
         self._image, self._image_name, self._prepared = image, name, prepared
         self.imageChanged.emit(name)
-        self.stateChanged.emit(self._state, self._prepared)
+        self.stateChanged.emit(self._resolved, self._prepared)
         self.schedule_run()
 
     def update(self, **changes: Any) -> ExplorerState:
-        """Apply ``changes`` to the state (kept consistent: block, head, window and query are
-        clamped to the stage), redraw at once, and schedule a model run if needed."""
-        old = self._state
-        state = self._consistent(old, old.replace(**changes))
-        if state == old:
-            return state
-        self._state = state
-        if state.img_size != old.img_size and self._image is not None:
+        """Apply ``changes`` to the state (kept consistent: see :func:`explorer.resolved.settle`),
+        redraw at once, and schedule a model run if needed."""
+        old = self._resolved
+        resolved = settle(old.state, old.state.replace(**changes))
+        if resolved.state == old.state:
+            return resolved.state
+        self._resolved = resolved
+        if resolved.image_size != old.image_size and self._image is not None:
             from swin_model.preprocess import prepare
 
-            self._prepared = prepare(self._image, state.img_size)
-        self.stateChanged.emit(self._state, self._prepared)
-        if any(getattr(state, name) != getattr(old, name) for name in MODEL_FIELDS):
+            self._prepared = prepare(self._image, resolved.image_size)
+        self.stateChanged.emit(resolved, self._prepared)
+        if resolved.run_key != old.run_key:
             self.schedule_run()
-        return state
-
-    def _consistent(self, old: ExplorerState, state: ExplorerState) -> ExplorerState:
-        if not self._is_ready:
-            return state
-        from swin_model.windows import stage_geometry
-
-        geometries = stage_geometry(self.config(state), state.img_size, state.img_size)
-        stage = min(max(state.stage, 0), len(geometries) - 1)
-        geometry = geometries[stage]
-        query = state.query
-        if state.query == old.query and (stage != old.stage or state.img_size != old.img_size):
-            # follow the same image point to the new grid (each merge halves it)
-            factor = 2.0 ** (old.stage - stage) * state.img_size / old.img_size
-            query = (int(query[0] * factor), int(query[1] * factor))
-        # a new grid of windows starts on the bottom-right one, where a shift's regions meet
-        same_grid = (stage, state.img_size, state.window_size) == (old.stage, old.img_size, old.window_size)
-        row = min(max(query[0], 0), geometry.height - 1)
-        col = min(max(query[1], 0), geometry.width - 1)
-        return state.replace(
-            stage=stage,
-            block=min(max(state.block, 0), geometry.depth - 1),
-            head=min(max(state.head, 0), geometry.num_heads - 1),
-            window=window_index(state.window if same_grid else -1, geometry.num_windows),
-            query=(row, col),
-        )
+        return resolved.state
 
     def refresh(self) -> None:
-        """Re-apply the state (after ready: clamps it) and redraw everything."""
-        self._state = self._consistent(self._state, self._state)
-        self.stateChanged.emit(self._state, self._prepared)
+        """Redraw everything for the current state."""
+        self.stateChanged.emit(self._resolved, self._prepared)
 
     # --- model runs ---------------------------------------------------------------------
 
@@ -230,9 +208,9 @@ class Controller(QtCore.QObject):
         if not self._is_ready or self._prepared is None:
             return None
         self._newest_id += 1
-        request = InferenceRequest(request_id=self._newest_id, state=self._state,
-                                   pixels=self._prepared.pixels,
-                                   capture=(self._state.stage, self._state.block))
+        state = self.state
+        request = InferenceRequest(request_id=self._newest_id, state=state,
+                                   pixels=self._prepared.pixels, capture=(state.stage, state.block))
         self._set_busy(True)
         self.worker.submit(request)
         return self._newest_id

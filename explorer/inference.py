@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .state import ExplorerState, InferenceRequest, InferenceResult, model_config
+from .state import ExplorerState, InferenceRequest, InferenceResult, RecordMeta, model_config
 
 if TYPE_CHECKING:
     from swin_model import SwinConfig, SwinTransformer
@@ -185,14 +185,14 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
             trained_head=is_trained_head(state, model),
             attention=record.attn.float().numpy(),  # nW, heads, N, N (batch 1)
             mask=None if record.mask is None else record.mask.float().numpy(),  # nW, N, N
-            record_meta={
-                "stage": record.stage,
-                "block": record.block,
-                "window_size": record.window_size,
-                "shift_size": record.shift_size,
-                "grid_size": tuple(record.grid_size),
-                "padded_size": tuple(record.padded_size),
-            },
+            record_meta=RecordMeta(
+                stage=record.stage,
+                block=record.block,
+                window_size=record.window_size,
+                shift_size=record.shift_size,
+                grid_size=(int(record.grid_size[0]), int(record.grid_size[1])),
+                padded_size=(int(record.padded_size[0]), int(record.padded_size[1])),
+            ),
             measured_macs=measured,
             elapsed_seconds=time.perf_counter() - start,
         )

@@ -20,6 +20,7 @@ from .control_panel import TOOLTIPS, ControlPanel
 from .controller import Controller
 from .inference import ModelCache
 from .labels import ASSETS_DIR
+from .resolved import ResolvedState
 from .state import ExplorerState, InferenceResult
 from .worker import Runner
 
@@ -314,7 +315,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._create_views()
         self._install_export_actions()
         self._set_controls_enabled(True)
-        self._sync_controls(self.controller.state)
+        self._sync_controls(self.controller.resolved)
         app_settings.restore_controls(self.settings, self)
         self.controller.refresh()
         path = self._pending_image
@@ -548,26 +549,21 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- controller -> screen -----------------------------------------------------------
 
     @QtCore.Slot(object, object)
-    def _on_state_changed(self, state: ExplorerState, prepared: Any) -> None:
-        self._sync_controls(state)
+    def _on_state_changed(self, resolved: ResolvedState, prepared: Any) -> None:
+        self._sync_controls(resolved)
         if prepared is None:
             return
         for view in self.views.values():
-            view.update_state(state, prepared)
+            view.update_state(resolved, prepared)
         if self.output_view is not None:
-            self.output_view.update_state(state, prepared)
+            self.output_view.update_state(resolved.state, prepared)
 
-    def _sync_controls(self, state: ExplorerState) -> None:
-        """Show ``state`` in the controls and the status bar's patch summary."""
+    def _sync_controls(self, resolved: ResolvedState) -> None:
+        """Show ``resolved`` in the controls and the status bar's patch summary."""
         if not self.controller.is_ready:
             return
-        from swin_model.windows import stage_geometry
-
-        config = self.controller.config(state)
-        geometries = stage_geometry(config, state.img_size, state.img_size)
         prepared = self.controller.prepared
-        patches = self.controls.show_state(state, config, geometries,
-                                           prepared.source_size if prepared is not None else None)
+        patches = self.controls.show_state(resolved, prepared.source_size if prepared is not None else None)
         self._status_info.setText(patches)
 
     @QtCore.Slot(object)

@@ -21,6 +21,7 @@ __all__ = [
     "ExplorerState",
     "InferenceRequest",
     "InferenceResult",
+    "RecordMeta",
     "model_config",
     "window_index",
 ]
@@ -87,10 +88,24 @@ class InferenceRequest:
 
 
 @dataclass(frozen=True)
+class RecordMeta:
+    """Where a captured block's attention comes from: its 0-based ``stage`` and ``block``,
+    the effective ``window_size`` and ``shift_size`` the block used, the stage's token grid
+    ``grid_size`` (rows, cols) and that grid padded to the window, ``padded_size``."""
+
+    stage: int
+    block: int
+    window_size: int
+    shift_size: int
+    grid_size: tuple[int, int]
+    padded_size: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class InferenceResult:
     """The answer to request ``request_id``. On failure ``error`` holds a message and the
     other fields are empty. ``attention`` is (num_windows, heads, N, N) of the captured
-    block, ``record_meta`` its stage, block, window and shift sizes and padded grid."""
+    block, ``record_meta`` where it comes from (None when nothing was captured)."""
 
     request_id: int
     state: ExplorerState
@@ -99,6 +114,6 @@ class InferenceResult:
     trained_head: bool = False
     attention: np.ndarray | None = field(default=None, repr=False)
     mask: np.ndarray | None = field(default=None, repr=False)
-    record_meta: dict[str, Any] = field(default_factory=dict)
+    record_meta: RecordMeta | None = None
     measured_macs: int | None = None
     elapsed_seconds: float = 0.0

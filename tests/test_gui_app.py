@@ -228,7 +228,7 @@ def test_control_changes_are_debounced_into_one_request(qtbot, window: MainWindo
     result = wait_for_result(qtbot, window, flurry)
     assert window.controller.newest_request_id == before + 1
     assert result.request_id == before + 1 and result.state.stage == 1
-    assert result.record_meta["stage"] == 1
+    assert result.record_meta is not None and result.record_meta.stage == 1
 
 
 def test_head_and_query_need_no_new_run(qtbot, window: MainWindow) -> None:

@@ -10,7 +10,7 @@ import torch
 
 from explorer import inference
 from explorer.inference import ModelCache, RunCancelled, run_inference
-from explorer.state import ExplorerState, InferenceRequest
+from explorer.state import ExplorerState, InferenceRequest, RecordMeta
 from swin_model import SwinConfig, SwinTransformer, preset, windows
 from swin_model.checkpoint import save_official
 from swin_model.flops import measured_macs
@@ -66,15 +66,15 @@ def test_attention_mask_and_meta_follow_the_window_geometry(cache: ModelCache) -
     # masked pairs get (almost) no attention
     masked = np.broadcast_to(expected_mask[:, None] < 0, result.attention.shape)
     assert result.attention[masked].max() < 1e-6
-    assert result.record_meta == {"stage": 0, "block": 1, "window_size": 7, "shift_size": 3,
-                                  "grid_size": (25, 25), "padded_size": (28, 28)}
+    assert result.record_meta == RecordMeta(stage=0, block=1, window_size=7, shift_size=3,
+                                            grid_size=(25, 25), padded_size=(28, 28))
 
 
 def test_unshifted_block_has_no_mask(cache: ModelCache) -> None:
     state = ExplorerState(model_name="swin-t", img_size=64, stage=0, block=0)
     result = run_inference(request_for(state), cache)
     assert result.error is None and result.mask is None
-    assert result.record_meta["shift_size"] == 0
+    assert result.record_meta is not None and result.record_meta.shift_size == 0
 
 
 def test_cache_reuses_the_model_across_sizes_and_rebuilds_for_a_new_window(cache: ModelCache) -> None:

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PySide6 import QtCore
 
-from explorer.state import ExplorerState, InferenceResult, model_config
+from explorer.state import ExplorerState, InferenceResult, RecordMeta, model_config
 from explorer.views.attention import WAITING_TEXT, AttentionView
 from explorer.views.cyclic_shift import CyclicShiftView
 from explorer.views.mask import MaskView
@@ -296,14 +296,14 @@ def one_hot_result(state: ExplorerState, window: int, query_slot: int, key_slot:
         request_id=1,
         state=state,
         attention=attention,
-        record_meta={
-            "stage": state.stage,
-            "block": state.block,
-            "window_size": geometry.window_size,
-            "shift_size": shift,
-            "grid_size": (geometry.height, geometry.width),
-            "padded_size": (geometry.padded_height, geometry.padded_width),
-        },
+        record_meta=RecordMeta(
+            stage=state.stage,
+            block=state.block,
+            window_size=geometry.window_size,
+            shift_size=shift,
+            grid_size=(geometry.height, geometry.width),
+            padded_size=(geometry.padded_height, geometry.padded_width),
+        ),
     )
 
 
@@ -373,14 +373,14 @@ def test_real_attention_gives_no_weight_across_regions(qtbot):
         state=state,
         attention=record.attn.numpy(),
         mask=record.mask.numpy(),
-        record_meta={
-            "stage": 0,
-            "block": 1,
-            "window_size": record.window_size,
-            "shift_size": record.shift_size,
-            "grid_size": tuple(record.grid_size),
-            "padded_size": tuple(record.padded_size),
-        },
+        record_meta=RecordMeta(
+            stage=0,
+            block=1,
+            window_size=record.window_size,
+            shift_size=record.shift_size,
+            grid_size=tuple(record.grid_size),
+            padded_size=tuple(record.padded_size),
+        ),
     )
     view = make_view(qtbot, AttentionView, state)
     view.update_result(result)

@@ -54,7 +54,6 @@ class AttentionView(FigureView):
     A result whose model, input size, stage or block differ from the state is not drawn.
     """
 
-    figure_name = "attention"
     explanation = (
         "Attention map: how much the query token (white) attends to each token of its "
         "window in the real model, for the selected head; dark grey keys are masked."
@@ -170,14 +169,8 @@ class AttentionView(FigureView):
             return None, WAITING_TEXT
         geometry = context.geometry
         meta = result.record_meta
-        expected = {
-            "window_size": geometry.window_size,
-            "shift_size": context.shift,
-            "padded_size": (geometry.padded_height, geometry.padded_width),
-        }
-        if any(
-            name in meta and tuple(np.atleast_1d(meta[name])) != tuple(np.atleast_1d(value))
-            for name, value in expected.items()
+        if meta is not None and (meta.window_size, meta.shift_size, meta.padded_size) != (
+            geometry.window_size, context.shift, (geometry.padded_height, geometry.padded_width)
         ):
             return None, "the model's windows differ from the geometry shown"
         if result.attention.shape[0] != geometry.num_windows or context.head >= result.attention.shape[1]:

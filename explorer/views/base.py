@@ -8,17 +8,17 @@ decides what changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
+from explorer.figures import figure_name_of
 from explorer.palette import Theme, theme
-from explorer.state import ExplorerState, InferenceResult, model_config, window_index
-from swin_model import SwinConfig
-from swin_model.windows import StageGeometry, cyclic_shift, stage_geometry
+from explorer.resolved import CAPTURE_FIELDS, MODEL_FIELDS, ResolvedState, model_label, resolve
+from explorer.state import ExplorerState, InferenceResult
+from swin_model.windows import cyclic_shift
 
 from .drawing import Panel, WrappedText, hatch_path, label_rectangles, make_path_item, rect_path
 
@@ -26,7 +26,6 @@ __all__ = [
     "FigureView",
     "PhotoLayer",
     "PreparedLike",
-    "ViewContext",
     "model_label",
     "padded_canvas",
     "padding_rects",
@@ -37,107 +36,8 @@ __all__ = [
 class PreparedLike(Protocol):
     """What the views need of a prepared image: ``display`` uint8 (N, N, 3)."""
 
-    display: np.ndarray
-    pixels: np.ndarray
-
-
-def model_label(state: ExplorerState) -> str:
-    """ "Swin-T" for "swin-t"; a checkpoint's file name when one is loaded."""
-    if state.checkpoint_path:
-        return state.checkpoint_path.replace("\\", "/").rsplit("/", 1)[-1]
-    name = state.model_name
-    return "Swin-" + name.split("-", 1)[1].upper() if name.lower().startswith("swin-") else name
-
-
-@dataclass(frozen=True)
-class ViewContext:
-    """Everything derived from one state that several views need."""
-
-    state: ExplorerState
-    config: SwinConfig
-    geometries: tuple[StageGeometry, ...]
-    image_size: int
-
-    @classmethod
-    def from_state(cls, state: ExplorerState) -> ViewContext:
-        config = model_config(state)
-        geometries = tuple(stage_geometry(config, state.img_size, state.img_size))
-        return cls(state=state, config=config, geometries=geometries, image_size=state.img_size)
-
     @property
-    def stage(self) -> int:
-        return min(max(self.state.stage, 0), len(self.geometries) - 1)
-
-    @property
-    def geometry(self) -> StageGeometry:
-        return self.geometries[self.stage]
-
-    @property
-    def block(self) -> int:
-        return min(max(self.state.block, 0), self.geometry.depth - 1)
-
-    @property
-    def shift(self) -> int:
-        """The shift of the selected block (0 for W-MSA blocks)."""
-        return self.geometry.block_shift(self.block)
-
-    @property
-    def head(self) -> int:
-        return min(max(self.state.head, 0), self.geometry.num_heads - 1)
-
-    @property
-    def window(self) -> int:
-        return window_index(self.state.window, self.geometry.num_windows)
-
-    @property
-    def query(self) -> tuple[int, int]:
-        """The query token, clamped to the selected stage's grid."""
-        row, col = self.state.query
-        return (min(max(row, 0), self.geometry.height - 1), min(max(col, 0), self.geometry.width - 1))
-
-    def block_kind(self) -> str:
-        return "SW-MSA" if self.shift else "W-MSA"
-
-    def no_shift_reason(self) -> str:
-        """Why the selected block does not shift (for a W-MSA block), in plain words."""
-        geometry = self.geometry
-        if not self.config.shifted:
-            return "shifted windows are switched off"
-        if geometry.shift_size == 0:
-            return (
-                f"stage {geometry.stage + 1} never shifts (its {geometry.height}×{geometry.width} "
-                f"map is no larger than the window)"
-            )
-        return f"block {self.block + 1} is W-MSA (blocks 2, 4, … shift)"
-
-    def shift_hint(self) -> str:
-        """What to change to see a shifted block, or "" when nothing would."""
-        geometry = self.geometry
-        if not self.config.shifted:
-            return "Tick “Shifted windows” to see the nine regions."
-        if geometry.shift_size == 0:
-            shifting = [g.stage + 1 for g in self.geometries if g.shift_size]
-            return f"Pick stage {shifting[-1]} or earlier to see a shift." if shifting else ""
-        if geometry.depth < 2:
-            return ""
-        shifted_block = self.block + 1 if self.block + 1 < geometry.depth else self.block - 1
-        return f"Pick block {shifted_block + 1} (SW-MSA) to see the nine regions."
-
-    def caption_parts(self, *, block: bool = True, head: bool = False) -> list[str]:
-        """Model, input size, stage, block, window and shift, as caption pieces."""
-        geometry = self.geometry
-        parts = [
-            model_label(self.state),
-            f"input {self.image_size}×{self.image_size}",
-            f"stage {self.stage + 1}/{len(self.geometries)}",
-        ]
-        if block:
-            parts.append(f"block {self.block + 1}/{geometry.depth} ({self.block_kind()})")
-        if head:
-            parts.append(f"head {self.head + 1}/{geometry.num_heads}")
-        parts.append(f"M = {geometry.window_size}")
-        parts.append(f"shift {self.shift}" if block else f"shift {geometry.shift_size}")
-        return parts
+    def display(self) -> np.ndarray: ...
 
 
 def padded_canvas(
@@ -161,9 +61,6 @@ def padded_canvas(
 
 _FONTS: dict[tuple[float, bool], QtGui.QFont] = {}
 
-_MODEL_FIELDS = ("model_name", "img_size", "window_size", "shifted", "checkpoint_path")
-
-
 def result_matches(
     result: InferenceResult | None, state: ExplorerState | None, with_block: bool = True
 ) -> bool:
@@ -171,21 +68,17 @@ def result_matches(
     stage and block that ``state`` shows; head, window and query need no new run."""
     if result is None or state is None or result.error:
         return False
-    fields = _MODEL_FIELDS + (("stage", "block") if with_block else ())
+    fields = MODEL_FIELDS + (CAPTURE_FIELDS if with_block else ())
     if any(getattr(result.state, name) != getattr(state, name) for name in fields):
         return False
-    if with_block:
-        meta = result.record_meta
-        if meta.get("stage", state.stage) != state.stage or meta.get("block", state.block) != state.block:
-            return False
-    return True
+    meta = result.record_meta
+    return not (with_block and meta is not None and (meta.stage, meta.block) != (state.stage, state.block))
 
 
 class FigureView(QtWidgets.QWidget):
-    """One figure of the explorer. Subclasses set ``figure_name`` and ``explanation`` (the
-    one-sentence tooltip) and implement :meth:`_redraw`."""
+    """One figure of the explorer. Subclasses set ``explanation`` (the one-sentence
+    tooltip) and implement :meth:`_redraw`; their name comes from the figure registry."""
 
-    figure_name: ClassVar[str] = ""
     explanation: ClassVar[str] = ""
 
     queryPicked = QtCore.Signal(int, int)
@@ -196,7 +89,7 @@ class FigureView(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme: Theme = theme("screen")
-        self.context: ViewContext | None = None
+        self.context: ResolvedState | None = None
         self.prepared: PreparedLike | None = None
         self.result: InferenceResult | None = None
         self._dirty = False
@@ -235,12 +128,18 @@ class FigureView(QtWidgets.QWidget):
 
     # --- the contract -------------------------------------------------------------------
 
-    def update_state(self, state: ExplorerState, prepared: PreparedLike | None) -> None:
-        """Redraw geometry and cost for ``state`` on ``prepared``'s photo.
+    @property
+    def figure_name(self) -> str:
+        """The figure's registry name (its export file stem)."""
+        return figure_name_of(type(self))
+
+    def update_state(self, state: ResolvedState | ExplorerState, prepared: PreparedLike | None) -> None:
+        """Redraw geometry and cost for ``state`` (resolved once by the controller; a plain
+        state is resolved here) on ``prepared``'s photo.
 
         A view inside a hidden page of the window (a background tab) only remembers the
         state and redraws when it is shown, or when its caption or scene is asked for."""
-        self.context = ViewContext.from_state(state)
+        self.context = state if isinstance(state, ResolvedState) else resolve(state)
         self.prepared = prepared
         self._dirty = True
         if not self._hidden_in_window():

@@ -10,10 +10,11 @@ import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore
 
 from explorer.palette import MSA_COLOR, WMSA_COLOR
+from explorer.resolved import model_label
 from swin_model import SwinConfig
 from swin_model.flops import CostReport, StageCost, count_macs
 
-from .base import FigureView, model_label, result_matches
+from .base import FigureView, result_matches
 from .drawing import WrappedText
 
 __all__ = ["CostView", "cost_report", "msa_formula", "wmsa_formula"]
@@ -69,7 +70,6 @@ class CostView(FigureView):
     parameters, a plot of attention cost against input size with the current size marked,
     and the count measured during the last real forward pass."""
 
-    figure_name = "cost"
     explanation = (
         "Cost: global attention (MSA) grows with the square of the number of tokens, "
         "window attention (W-MSA) only linearly, because each token sees M² others."

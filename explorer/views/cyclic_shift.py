@@ -39,7 +39,6 @@ class CyclicShiftView(FigureView):
     M×M grid again, and the regions carry the official ``img_mask`` numbers.
     """
 
-    figure_name = "cyclic-shift"
     explanation = (
         "Cyclic shift: rolling the map up and left by M/2 tokens makes the shifted "
         "windows equal M×M windows again, without padding or extra windows."

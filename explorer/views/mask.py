@@ -41,7 +41,6 @@ class MaskView(FigureView):
     along the axes say which region each slot holds. Beside it, every window's mask as
     small multiples (click one to select it)."""
 
-    figure_name = "mask"
     explanation = (
         "Attention mask: after the roll, tokens from different regions share a window, "
         "and adding −100 to their logits makes their softmax weight ≈ 0."

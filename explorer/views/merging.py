@@ -37,7 +37,6 @@ class MergingView(FigureView):
     gives the real shapes and the paper-versus-code split of the stages.
     """
 
-    figure_name = "merging"
     explanation = (
         "Patch merging: each 2×2 group of neighbouring tokens is concatenated (C → 4C) and "
         "linearly projected to 2C, halving the resolution and doubling the channels."

@@ -199,19 +199,19 @@ class OutputView(QtWidgets.QWidget):
     def _details_text(result: InferenceResult) -> str:
         meta = result.record_meta
         lines = []
-        if meta and result.attention is not None:
+        if meta is not None and result.attention is not None:
             windows, heads, tokens = (
                 result.attention.shape[0],
                 result.attention.shape[1],
                 result.attention.shape[2],
             )
-            kind = "SW-MSA" if meta.get("shift_size") else "W-MSA"
-            grid_h, grid_w = meta.get("grid_size", (0, 0))
-            pad_h, pad_w = meta.get("padded_size", (0, 0))
+            kind = "SW-MSA" if meta.shift_size else "W-MSA"
+            grid_h, grid_w = meta.grid_size
+            pad_h, pad_w = meta.padded_size
             padding = "" if (grid_h, grid_w) == (pad_h, pad_w) else f", padded to {pad_h}×{pad_w}"
             lines.append(
-                f"Captured stage {meta.get('stage', 0) + 1}, block {meta.get('block', 0) + 1} "
-                f"({kind}, M = {meta.get('window_size')}, shift {meta.get('shift_size')}): "
+                f"Captured stage {meta.stage + 1}, block {meta.block + 1} "
+                f"({kind}, M = {meta.window_size}, shift {meta.shift_size}): "
                 f"{grid_h}×{grid_w} tokens{padding}; {windows} windows × {heads} heads × "
                 f"{tokens}×{tokens} attention."
             )

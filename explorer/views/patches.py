@@ -19,7 +19,6 @@ class PatchesView(FigureView):
     (emitted in the selected stage's grid, whose tokens cover 2^stage patches a side).
     """
 
-    figure_name = "patches"
     explanation = (
         "Patch partition: the image is cut into 4×4-pixel patches, and each patch "
         "(48 numbers) becomes one token after a linear embedding."

@@ -148,7 +148,6 @@ class RegionsView(FigureView):
     lecture's numbers (A = 0, C = 1, 2, B = 3, 6). Colours follow the tokens, so the same
     colour marks the same tokens in both panels."""
 
-    figure_name = "regions"
     explanation = (
         "Shift regions: after the cyclic shift a window can hold tokens that were far "
         "apart, and the regions 0-8 say which tokens were neighbours before the roll."

@@ -37,7 +37,6 @@ class WindowsView(FigureView):
     emits ``windowPicked`` with the window under the pointer.
     """
 
-    figure_name = "windows"
     explanation = (
         "Window partition: self-attention is computed only among the M×M tokens of "
         "each window, so the cost grows linearly with the image area."
