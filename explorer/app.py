@@ -40,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from PySide6 import QtCore, QtWidgets
 
+    from . import lifetime
     from . import settings as app_settings
     from .main_window import MainWindow
 
@@ -55,8 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         QtCore.QTimer.singleShot(0, report_shown)
     status = app.exec()
-    window.close()  # stops the worker if the loop ended some other way
-    if not window.worker_finished:
+    if not lifetime.release(window):
         # the worker is stuck in a long C call (an import or one huge operation) beyond the
         # bounded wait: leave without running Python finalisers that would race it
         sys.stdout.flush()

@@ -8,7 +8,7 @@ is not the newest is dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
@@ -24,21 +24,12 @@ if TYPE_CHECKING:
     from swin_model import SwinConfig
     from swin_model.preprocess import PreparedImage
 
-__all__ = ["MODEL_FIELDS", "Controller", "ModelChoice"]
+__all__ = ["MODEL_FIELDS", "Controller"]
 
 MODEL_FIELDS = RUN_FIELDS
 """State fields whose change needs a new model run (see :data:`explorer.resolved.RUN_FIELDS`)."""
 
 DEBOUNCE_MS = 150
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """An entry of the model list: a preset, or a loaded checkpoint with its config."""
-
-    name: str
-    checkpoint_path: str | None = None
-    config: Any = None
 
 
 class Controller(QtCore.QObject):
@@ -172,6 +163,20 @@ class Controller(QtCore.QObject):
         self.imageChanged.emit(name)
         self.stateChanged.emit(self._resolved, self._prepared)
         self.schedule_run()
+
+    @QtCore.Slot(dict)
+    def update_from_controls(self, changes: dict[str, Any]) -> ExplorerState:
+        """Apply what the control panel asked for. Choosing a loaded checkpoint brings its
+        own layout, name and window size (its bias tables fix M)."""
+        changes = dict(changes)
+        if "checkpoint_path" in changes:
+            path = changes["checkpoint_path"]
+            config = self.checkpoints.get(path) if path else None
+            changes["checkpoint_config"] = config
+            if config is not None:
+                changes["window_size"] = config.window_size
+                changes["model_name"] = Path(path).name
+        return self.update(**changes)
 
     def update(self, **changes: Any) -> ExplorerState:
         """Apply ``changes`` to the state (kept consistent: see :func:`explorer.resolved.settle`),

@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from . import export as figure_export
+from .figures import animated_figures
 
 __all__ = ["ExportActions", "install_export_actions"]
 
@@ -60,9 +61,12 @@ class ExportActions(QObject):
                                               QKeySequence("Ctrl+Shift+E"), "exportAllFigures")
         self.copy_action = self._action("Cop&y figure to clipboard", self.copy_current,
                                         QKeySequence("Ctrl+Shift+C"), "copyFigure")
-        self.gif_action = self._action("Export cyclic shift as &GIF…", self.export_shift_gif,
+        self.animated = animated_figures()[0]
+        """The figure that the GIF and frame actions export, step by step."""
+        animated_title = self.animated.title.lower()
+        self.gif_action = self._action(f"Export {animated_title} as &GIF…", self.export_shift_gif,
                                        None, "exportShiftGif")
-        self.frames_action = self._action("Export cyclic shift as PNG fra&mes…",
+        self.frames_action = self._action(f"Export {animated_title} as PNG fra&mes…",
                                           self.export_shift_frames, None, "exportShiftFrames")
 
         self.caption_action = QAction("&Caption under figures", self, checkable=True, checked=True)
@@ -177,12 +181,13 @@ class ExportActions(QObject):
     def export_shift_gif(self, path: str | os.PathLike[str] | None = None) -> Path | None:
         """Write the cyclic shift as an animated GIF to ``path`` (a dialog when None)."""
         if path is None:
-            path = self._ask_save_path(figure_export.SHIFT_GIF_NAME, "Export cyclic shift as GIF",
+            path = self._ask_save_path(f"{self.animated.name}.gif",
+                                       f"Export {self.animated.title.lower()} as GIF",
                                        "GIF animation (*.gif)")
             if path is None:
                 return None
         written = self._run(lambda: [figure_export.export_shift_gif(
-            self._export_view("cyclic-shift"), path, self.scale, self.caption)])
+            self._export_view(self.animated.name), path, self.scale, self.caption)])
         return written[0] if written else None
 
     def export_shift_frames(self, folder: str | os.PathLike[str] | None = None) -> list[Path] | None:
@@ -193,7 +198,7 @@ class ExportActions(QObject):
             if not folder:
                 return None
         return self._run(lambda: figure_export.export_shift_frames(
-            self._export_view("cyclic-shift"), folder, self.scale, self.caption))
+            self._export_view(self.animated.name), folder, self.scale, self.caption))
 
     def copy_current(self) -> bool:
         """Put the current view on the clipboard (image and SVG)."""
@@ -262,23 +267,12 @@ def _default_folder() -> Path:
     return Path(pictures) if pictures and Path(pictures).is_dir() else Path.cwd()
 
 
-def _file_menu(main_window: Any) -> QMenu:
-    menu_bar = main_window.menuBar()
-    for action in menu_bar.actions():
-        menu = action.menu()
-        if menu is not None and action.text().replace("&", "").strip().lower() == "file":
-            return menu
-    return menu_bar.addMenu("&File")
-
-
-def install_export_actions(main_window: Any) -> ExportActions:
-    """Add the export actions to ``main_window``'s File menu (created if missing), before
-    a Quit/Exit action when there is one. Returns the actions' owner, also reachable as
+def install_export_actions(main_window: Any, menu: QMenu, before: QAction | None = None) -> ExportActions:
+    """Add the export actions to ``menu`` (the window's File menu), before the ``before``
+    action (Quit) when given. Returns the actions' owner, also reachable as
     ``main_window.findChild(QObject, "exportActions")``."""
     actions = ExportActions(main_window)
-    menu = _file_menu(main_window)
-    quit_action = next((action for action in menu.actions()
-                        if action.text().replace("&", "").strip().lower() in ("quit", "exit")), None)
+    quit_action = before
 
     def add(item: QAction | QMenu | None) -> None:
         if item is None:

@@ -5,6 +5,11 @@ The window is built and shown before pyqtgraph, the figure code and torch are im
 worker thread imports them. The figure views are created once it reports the figure code
 loaded (``ready``); model runs start once torch has loaded (``modelReady``). Until the views
 exist their places hold a "loading" note and the controls are disabled.
+
+The parts: :class:`~explorer.controller.Controller` (state, image, model runs),
+:class:`~explorer.image_sources.ImageSources` (open, paste, drop, recent files),
+:class:`~explorer.figure_hub.FigureHub` (the views and what they are told),
+:func:`~explorer.window_actions.build_actions` (menus and shortcuts) and the export actions.
 """
 
 from __future__ import annotations
@@ -15,57 +20,34 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from . import lifetime
 from . import settings as app_settings
-from .control_panel import TOOLTIPS, ControlPanel
+from .control_panel import ControlPanel
 from .controller import Controller
+from .figure_hub import FigureHub, make_dock
+from .image_sources import DEFAULT_IMAGE, SAMPLE_IMAGES, ImageSources
 from .inference import ModelCache
-from .labels import ASSETS_DIR
-from .resolved import ResolvedState
 from .state import ExplorerState, InferenceResult
+from .window_actions import WindowActions, build_actions
 from .worker import Runner
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from swin_model import SwinConfig
+    from swin_model.preprocess import PreparedImage
 
-__all__ = [
-    "DEFAULT_IMAGE",
-    "FIGURE_TABS",
-    "SAMPLE_IMAGES",
-    "MainWindow",
-]
+    from .export_menu import ExportActions
+    from .resolved import ResolvedState
+    from .views.base import FigureView
+    from .views.output import OutputView
 
-DEFAULT_IMAGE = ASSETS_DIR / "chelsea.jpg"
-SAMPLE_IMAGES: tuple[tuple[str, Path], ...] = (
-    ("Chelsea the cat", ASSETS_DIR / "chelsea.jpg"),
-    ("Coffee", ASSETS_DIR / "coffee.jpg"),
-    ("Astronaut", ASSETS_DIR / "astronaut.jpg"),
-    ("Numbered test pattern", ASSETS_DIR / "test_pattern.png"),
-)
+__all__ = ["DEFAULT_IMAGE", "SAMPLE_IMAGES", "MainWindow"]
+
 SHUTDOWN_WAIT_MS = 5000
 """How long closing waits for the worker to stop (a run stops at its next module)."""
-
-FIGURE_TABS: tuple[tuple[str, str], ...] = (
-    ("patches", "Patches"),
-    ("windows", "Windows"),
-    ("regions", "Shift regions"),
-    ("cyclic-shift", "Cyclic shift"),
-    ("mask", "Mask"),
-    ("attention", "Attention"),
-    ("merging", "Merging"),
-)
-"""Figure views shown as tabs, in teaching order; "cost" has its own dock."""
-
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 CHECKPOINT_FILTER = "Checkpoints (*.pth *.pt *.bin *.safetensors);;All files (*)"
-
-
-def _qimage_to_png(image: QtGui.QImage) -> bytes:
-    buffer = QtCore.QBuffer()
-    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(buffer.data())
+ABOUT_TEXT = ("Swin Explorer shows how the Swin Transformer cuts an image into patches and windows, "
+              "shifts the windows, masks attention across regions, merges patches and what it all "
+              "costs, on a real model running in the background.")
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -73,8 +55,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     ``image_path`` is opened once the model code has loaded (the bundled photo when None).
     ``settings`` is a QSettings (or a path to an INI file); by default the application's
-    settings ("SwinExplorer"). ``runner``, ``cache`` and ``debounce_ms`` are passed to the
-    controller and its worker.
+    settings ("SwinExplorer"). ``runner``, ``cache``, ``debounce_ms`` and ``torch_threads``
+    are passed to the controller and its worker.
     """
 
     resultsShown = QtCore.Signal(object)
@@ -93,33 +75,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("Swin Explorer")
         self.setAcceptDrops(True)
-        if isinstance(settings, QtCore.QSettings):
-            self.settings = settings
-        else:
-            self.settings = app_settings.open_settings(settings)
-        controller_options: dict[str, Any] = {"runner": runner, "torch_threads": torch_threads,
-                                              "cache": cache}
-        if debounce_ms is not None:
-            controller_options["debounce_ms"] = debounce_ms
-        self.controller = Controller(self, **controller_options)
-        self.views: dict[str, Any] = {}
-        self.output_view: Any = None
+        self.settings = settings if isinstance(settings, QtCore.QSettings) \
+            else app_settings.open_settings(settings)
+        options: dict[str, Any] = {} if debounce_ms is None else {"debounce_ms": debounce_ms}
+        self.controller = Controller(self, runner=runner, torch_threads=torch_threads, cache=cache,
+                                     **options)
+        self.image_sources = ImageSources(self.controller, self.settings, self, pending=image_path)
         self.last_result: InferenceResult | None = None
         self.last_error: str | None = None
-        self.worker_finished = True
-        self._pending_image: str | Path | None = image_path
+        self.export_actions: ExportActions | None = None
         self._closing = False
 
         self.controls = ControlPanel()
-        self.controls.changed.connect(self._on_controls_changed)
-        self._build_central()
-        self._build_docks()
+        self.controls_dock = make_dock(self, "Controls", "controlsDock", self._scrolling(self.controls),
+                                       QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.hub = FigureHub(self)
+        self.resizeDocks([self.controls_dock, self.output_dock], [270, 540], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.output_dock, self.cost_dock], [230, 670], QtCore.Qt.Orientation.Vertical)
         self._build_status_bar()
-        self._build_menus()
-        self._set_controls_enabled(False)
+        self.window_actions: WindowActions = build_actions(self)
+        self.controls.setEnabled(False)
         self.resize(1440, 900)
         self._restore_layout()
 
+        self.controls.changed.connect(self.controller.update_from_controls)
+        self.hub.queryPicked.connect(self._on_query_picked)
+        self.hub.windowPicked.connect(self._on_window_picked)
+        self.image_sources.failed.connect(self.show_error)
         self.controller.stateChanged.connect(self._on_state_changed)
         self.controller.resultReady.connect(self._on_result)
         self.controller.busyChanged.connect(self._on_busy_changed)
@@ -129,15 +111,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.imageChanged.connect(self._on_image_changed)
         self.controller.checkpointLoaded.connect(self._on_checkpoint_loaded)
         self.controller.checkpointFailed.connect(self._on_checkpoint_failed)
+        lifetime.register(self)
         self.statusBar().showMessage("Loading the figures and PyTorch…")
         self._progress.show()
-        self.worker_finished = False
         # start torch's import once the event loop runs, so the window paints first
         QtCore.QTimer.singleShot(0, self._start_worker)
-
-    def _start_worker(self) -> None:
-        if not self._closing:
-            self.controller.start()
 
     # --- what other parts read --------------------------------------------------------
 
@@ -146,13 +124,45 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.controller.state
 
     @property
-    def prepared(self) -> Any:
+    def prepared(self) -> PreparedImage | None:
         return self.controller.prepared
 
-    def current_view(self) -> Any:
+    @property
+    def worker_finished(self) -> bool:
+        """The worker thread has stopped (or never started)."""
+        return not self.controller.worker.isRunning()
+
+    @property
+    def views(self) -> dict[str, FigureView]:
+        return self.hub.views
+
+    @property
+    def output_view(self) -> OutputView | None:
+        return self.hub.output_view
+
+    @property
+    def tabs(self) -> QtWidgets.QTabWidget:
+        return self.hub.tabs
+
+    @property
+    def output_dock(self) -> QtWidgets.QDockWidget:
+        return self.hub.output_dock
+
+    @property
+    def cost_dock(self) -> QtWidgets.QDockWidget:
+        return self.hub.side_docks["cost"]
+
+    @property
+    def file_menu(self) -> QtWidgets.QMenu:
+        return self.window_actions.file_menu
+
+    @property
+    def recent_menu(self) -> QtWidgets.QMenu:
+        return self.window_actions.recent_menu
+
+    def current_view(self) -> FigureView | None:
         """The figure view in the current tab (None before the views exist)."""
-        page = self.tabs.currentWidget()
-        return page if page in self.views.values() else None
+        return self.hub.current_view()
 
     def control(self, name: str) -> QtWidgets.QWidget:
         """The control with objectName ``name``."""
@@ -163,49 +173,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # --- building -----------------------------------------------------------------------
 
-    def _build_central(self) -> None:
-        self.tabs = QtWidgets.QTabWidget()
-        self.tabs.setObjectName("viewTabs")
-        self.tabs.setDocumentMode(True)
-        for _name, title in FIGURE_TABS:
-            self.tabs.addTab(self._placeholder(), title)
-        self.setCentralWidget(self.tabs)
-
     @staticmethod
-    def _placeholder() -> QtWidgets.QLabel:
-        label = QtWidgets.QLabel("Loading…")
-        label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        label.setEnabled(False)
-        return label
-
-    def _build_docks(self) -> None:
+    def _scrolling(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.controls)
+        scroll.setWidget(widget)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
-        self.controls_dock = self._dock("Controls", "controlsDock", scroll,
-                                        QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.output_dock = self._dock("Prediction", "outputDock", self._placeholder(),
-                                      QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.cost_dock = self._dock("Cost", "costDock", self._placeholder(),
-                                    QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.splitDockWidget(self.output_dock, self.cost_dock, QtCore.Qt.Orientation.Vertical)
-        self.resizeDocks([self.controls_dock, self.output_dock], [270, 540],
-                         QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.output_dock, self.cost_dock], [230, 670], QtCore.Qt.Orientation.Vertical)
-
-    def _dock(self, title: str, name: str, widget: QtWidgets.QWidget,
-              area: QtCore.Qt.DockWidgetArea) -> QtWidgets.QDockWidget:
-        dock = QtWidgets.QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, dock)
-        return dock
+        scroll.setMinimumWidth(widget.sizeHint().width() + 24)
+        return scroll
 
     def _build_status_bar(self) -> None:
         self._progress = QtWidgets.QProgressBar()
@@ -219,69 +195,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._status_info.setObjectName("statusInfo")
         self.statusBar().addPermanentWidget(self._status_info)
         self.statusBar().addPermanentWidget(self._progress)
-
-    def _action(self, menu: QtWidgets.QMenu, text: str, slot: Any, shortcut: str | None = None,
-                tip: str = "", name: str = "") -> QtGui.QAction:
-        action = menu.addAction(text)
-        action.triggered.connect(slot)
-        if shortcut:
-            action.setShortcut(QtGui.QKeySequence(shortcut))
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        if name:
-            action.setObjectName(name)
-        self.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        self.file_menu = bar.addMenu("&File")
-        self._action(self.file_menu, "&Open image…", self.choose_image, "Ctrl+O",
-                     "Open an image file (or drop one on the window).", "openImage")
-        self.recent_menu = self.file_menu.addMenu("Open &recent")
-        self.recent_menu.setObjectName("recentMenu")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        samples = self.file_menu.addMenu("&Sample images")
-        for title, path in SAMPLE_IMAGES:
-            action = samples.addAction(title)
-            action.triggered.connect(lambda _checked=False, p=path: self.open_image(p))
-        self._action(self.file_menu, "&Paste image", self.paste_image, "Ctrl+V",
-                     "Use the image (or image file) on the clipboard.", "pasteImage")
-        self.file_menu.addSeparator()
-        self._action(self.file_menu, "Load &checkpoint…", self.choose_checkpoint, "Ctrl+L",
-                     "Load trained Swin V1 weights (official .pth, timm or HF safetensors).",
-                     "loadCheckpoint")
-        self.file_menu.addSeparator()
-        self._action(self.file_menu, "&Quit", self.close, "Ctrl+Q", name="quit")
-        self.export_actions: Any = None
-
-        model_menu = bar.addMenu("&Model")
-        self._action(model_menu, "&Run again", self.controller.run_now, "F5",
-                     "Run the model again on the current image.", "runAgain")
-        self._action(model_menu, "Toggle &shifted windows", self.controls.shift_check.toggle,
-                     "Ctrl+Shift+W", TOOLTIPS["shiftCheck"], "toggleShift")
-        model_menu.addSeparator()
-        for stage in range(4):
-            self._action(model_menu, f"Stage {stage + 1}",
-                         lambda _checked=False, s=stage: self.controls.stage_spin.setValue(s + 1),
-                         f"Alt+{stage + 1}")
-        model_menu.addSeparator()
-        self._action(model_menu, "&Next block", self.controls.block_spin.stepUp, "Alt+Right")
-        self._action(model_menu, "&Previous block", self.controls.block_spin.stepDown, "Alt+Left")
-        self._action(model_menu, "Next &head", self.controls.head_spin.stepUp, "Alt+Up")
-        self._action(model_menu, "Previous h&ead", self.controls.head_spin.stepDown, "Alt+Down")
-
-        view_menu = bar.addMenu("&View")
-        for index, (_name, title) in enumerate(FIGURE_TABS):
-            self._action(view_menu, title, lambda _checked=False, i=index: self.tabs.setCurrentIndex(i),
-                         f"Ctrl+{index + 1}")
-        view_menu.addSeparator()
-        for dock in (self.controls_dock, self.output_dock, self.cost_dock):
-            view_menu.addAction(dock.toggleViewAction())
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&About Swin Explorer", self._about)
 
     # --- settings -----------------------------------------------------------------------
 
@@ -309,19 +222,21 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- start-up -----------------------------------------------------------------------
 
     @QtCore.Slot()
+    def _start_worker(self) -> None:
+        if not self._closing:
+            self.controller.start()
+
+    @QtCore.Slot()
     def _on_ready(self) -> None:
         if self._closing:
             return
-        self._create_views()
+        self.hub.create_views()
         self._install_export_actions()
-        self._set_controls_enabled(True)
+        self.controls.setEnabled(True)
         self._sync_controls(self.controller.resolved)
         app_settings.restore_controls(self.settings, self)
         self.controller.refresh()
-        path = self._pending_image
-        self._pending_image = None
-        if path is None or not self.open_image(path):
-            self.open_image(DEFAULT_IMAGE, remember=False)
+        self.image_sources.open_pending()
         self._on_busy_changed(self.controller.busy)
         self.viewsReady.emit()
 
@@ -333,7 +248,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(str)
     def _on_startup_failed(self, message: str) -> None:
-        self.worker_finished = True
         self._progress.hide()
         self.show_error(f"The model code could not be loaded: {message}")
 
@@ -343,42 +257,11 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             from .export_menu import install_export_actions
 
-            self.export_actions = install_export_actions(self)
+            self.export_actions = install_export_actions(self, self.window_actions.file_menu,
+                                                         before=self.window_actions.quit)
         except Exception as error:  # exporting is optional; the explorer works without it
             self.export_actions = None
             self.show_error(f"The export actions are unavailable: {error}")
-
-    def _create_views(self) -> None:
-        from . import figures
-        from .views.output import OutputView
-
-        factory = getattr(figures, "create_views", None)
-        views = factory() if factory is not None else figures.build_figures(
-            self.controller.state, self.controller.prepared)
-        self.views = dict(views)
-        current = self.tabs.currentIndex()
-        self.tabs.blockSignals(True)
-        for index, (name, title) in enumerate(FIGURE_TABS):
-            view = self.views.get(name)
-            if view is None:
-                continue
-            old = self.tabs.widget(index)
-            self.tabs.removeTab(index)
-            self.tabs.insertTab(index, view, title)
-            self.tabs.setTabToolTip(index, getattr(view, "explanation", ""))
-            old.deleteLater()
-        self.tabs.setCurrentIndex(current)
-        self.tabs.blockSignals(False)
-        cost = self.views.get("cost")
-        if cost is not None:
-            self.cost_dock.widget().deleteLater()
-            self.cost_dock.setWidget(cost)
-        self.output_view = OutputView()
-        self.output_dock.widget().deleteLater()
-        self.output_dock.setWidget(self.output_view)
-        for view in self.views.values():
-            view.queryPicked.connect(self._on_query_picked)
-            view.windowPicked.connect(self._on_window_picked)
 
     # --- images -------------------------------------------------------------------------
 
@@ -386,74 +269,14 @@ class MainWindow(QtWidgets.QMainWindow):
         """Show the image at ``path``. On failure the current image stays and a message
         says why; returns whether the image is now shown (True also when queued because
         the model code is still loading)."""
-        if not self.controller.is_ready:
-            self._pending_image = path
-            return True
-        from swin_model.preprocess import ImageLoadError, load_image
-
-        try:
-            image = load_image(path)
-        except ImageLoadError as error:
-            self.show_error(f"Could not open the image: {error}. The current image is kept.")
-            if remember:
-                app_settings.remove_recent_file(self.settings, str(path))
-            return False
-        self._show_image(image, str(path))
-        if remember:
-            app_settings.add_recent_file(self.settings, str(Path(path).resolve()))
-        return True
-
-    def _show_image(self, image: Image.Image, name: str) -> None:
-        self.controller.set_image(image, name)
-
-    def choose_image(self) -> None:
-        start = str(Path(self.controller.image_name).parent) if self.controller.image_name else ""
-        path, _filter = QtWidgets.QFileDialog.getOpenFileName(self, "Open image", start, IMAGE_FILTER)
-        if path:
-            self.open_image(path)
+        return self.image_sources.open_image(path, remember)
 
     def paste_image(self) -> bool:
         """Use the clipboard's image, or the image file it names."""
-        data = QtWidgets.QApplication.clipboard().mimeData()
-        if data is None:
-            self.show_error("The clipboard is empty.")
-            return False
-        return self._open_mime(data, "the clipboard")
-
-    def _open_mime(self, data: QtCore.QMimeData, where: str) -> bool:
-        if data.hasUrls():
-            local = [url.toLocalFile() for url in data.urls() if url.isLocalFile()]
-            if local:
-                return self.open_image(local[0])
-        if data.hasImage():
-            image = data.imageData()
-            if isinstance(image, QtGui.QImage) and not image.isNull():
-                return self._open_qimage(image, f"image from {where}")
-        if data.hasText():
-            text = data.text().strip()
-            candidate = QtCore.QUrl(text).toLocalFile() if text.startswith("file:") else text
-            if candidate and "\n" not in candidate and Path(candidate).exists():
-                return self.open_image(candidate)
-        self.show_error(f"There is no image on {where}. The current image is kept.")
-        return False
-
-    def _open_qimage(self, image: QtGui.QImage, name: str) -> bool:
-        if not self.controller.is_ready:
-            self.show_error("The model code is still loading; try again in a moment.")
-            return False
-        from swin_model.preprocess import ImageLoadError, decode_image
-
-        try:
-            pil_image = decode_image(_qimage_to_png(image), name)
-        except ImageLoadError as error:
-            self.show_error(f"Could not use {name}: {error}. The current image is kept.")
-            return False
-        self._show_image(pil_image, name)
-        return True
+        return self.image_sources.paste_image()
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
-        data = event.mimeData()
-        if data.hasUrls() or data.hasImage():
+        if self.image_sources.can_open(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -462,26 +285,10 @@ class MainWindow(QtWidgets.QMainWindow):
         event.acceptProposedAction()
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
-        if self._open_mime(event.mimeData(), "the dropped data"):
+        if self.image_sources.open_mime(event.mimeData(), "the dropped data"):
             event.acceptProposedAction()
         else:
             event.ignore()
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        files = app_settings.recent_files(self.settings)
-        for path in files:
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.setStatusTip(path)
-            action.triggered.connect(lambda _checked=False, p=path: self.open_image(p))
-        if not files:
-            empty = self.recent_menu.addAction("(no recent files)")
-            empty.setEnabled(False)
-            return
-        self.recent_menu.addSeparator()
-        clear = self.recent_menu.addAction("Clear list")
-        clear.triggered.connect(lambda: self.settings.setValue("files/recent", []))
 
     @QtCore.Slot(str)
     def _on_image_changed(self, name: str) -> None:
@@ -521,22 +328,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._on_busy_changed(self.controller.busy)
         self.show_error(f"Could not load the checkpoint {Path(path).name}: {message}")
 
-    # --- controls -> controller ---------------------------------------------------------
-
-    def _set_controls_enabled(self, enabled: bool) -> None:
-        self.controls.setEnabled(enabled)
-
-    @QtCore.Slot(dict)
-    def _on_controls_changed(self, changes: dict[str, Any]) -> None:
-        if "checkpoint_path" in changes:
-            # a checkpoint brings its own layout, and its bias tables fix the window
-            path = changes["checkpoint_path"]
-            config = self.controller.checkpoints.get(path) if path else None
-            changes["checkpoint_config"] = config
-            if config is not None:
-                changes["window_size"] = config.window_size
-                changes["model_name"] = Path(path).name
-        self.controller.update(**changes)
+    # --- intents -> controller ----------------------------------------------------------
 
     @QtCore.Slot(int, int)
     def _on_query_picked(self, row: int, col: int) -> None:
@@ -549,14 +341,10 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- controller -> screen -----------------------------------------------------------
 
     @QtCore.Slot(object, object)
-    def _on_state_changed(self, resolved: ResolvedState, prepared: Any) -> None:
+    def _on_state_changed(self, resolved: ResolvedState, prepared: PreparedImage | None) -> None:
         self._sync_controls(resolved)
-        if prepared is None:
-            return
-        for view in self.views.values():
-            view.update_state(resolved, prepared)
-        if self.output_view is not None:
-            self.output_view.update_state(resolved.state, prepared)
+        if prepared is not None:
+            self.hub.show_state(resolved, prepared)
 
     def _sync_controls(self, resolved: ResolvedState) -> None:
         """Show ``resolved`` in the controls and the status bar's patch summary."""
@@ -568,16 +356,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(object)
     def _on_result(self, result: InferenceResult) -> None:
-        for view in self.views.values():
-            view.update_result(result)
+        self.hub.show_result(result)
         if result.error:
             self.show_error(result.error)
         else:
             self.last_result = result
-            seconds = f"{result.elapsed_seconds:.2f} s"
-            self.statusBar().showMessage(f"Model run {result.request_id} done in {seconds}", 5000)
-        if self.output_view is not None:
-            self.output_view.update_result(result)
+            self.statusBar().showMessage(
+                f"Model run {result.request_id} done in {result.elapsed_seconds:.2f} s", 5000)
         self.resultsShown.emit(result)
 
     @QtCore.Slot(bool)
@@ -585,20 +370,16 @@ class MainWindow(QtWidgets.QMainWindow):
         loading = not self.controller.model_ready and not self.worker_finished
         self._progress.setVisible(busy or loading)
 
+    @QtCore.Slot(str)
     def show_error(self, message: str) -> None:
         """Show ``message`` in the status bar and, once it exists, the prediction panel."""
         self.last_error = message
         self.statusBar().showMessage(message, 15000)
-        if self.output_view is not None:
-            self.output_view.show_message(message)
+        self.hub.show_message(message)
         self.messageShown.emit(message)
 
-    def _about(self) -> None:
-        QtWidgets.QMessageBox.about(
-            self, "About Swin Explorer",
-            "Swin Explorer shows how the Swin Transformer cuts an image into patches and "
-            "windows, shifts the windows, masks attention across regions, merges patches "
-            "and what it all costs, on a real model running in the background.")
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About Swin Explorer", ABOUT_TEXT)
 
     # --- closing ------------------------------------------------------------------------
 
@@ -606,6 +387,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._closing:
             self._closing = True
             self.save_settings()
-        if not self.worker_finished:
-            self.worker_finished = self.controller.shutdown(timeout_ms=SHUTDOWN_WAIT_MS)
+        self.controller.shutdown(timeout_ms=SHUTDOWN_WAIT_MS)
         super().closeEvent(event)
+
+    def dispose(self) -> None:
+        """Stop the worker and close every figure view; the window can then be deleted
+        safely (see :mod:`explorer.lifetime`)."""
+        if not self._closing:
+            self.close()
+        self.controller.shutdown(timeout_ms=SHUTDOWN_WAIT_MS)
+        self.hub.dispose()
