@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from .layers import AttentionRecord
+from .layers import AttentionRecord, SwinBlock
 from .model import SwinTransformer
 
 __all__ = ["AttentionRecord", "capture_attention"]
@@ -20,12 +20,13 @@ def capture_attention(model: SwinTransformer,
     :class:`AttentionRecord` per captured block per forward pass in ``records``, in forward
     order. Captured blocks compute an explicit softmax; the others keep the fused path.
     """
-    all_blocks = {(block.stage, block.block): block for block in model.blocks()}
+    all_blocks: dict[tuple[int, ...], SwinBlock] = {
+        (block.stage, block.block): block for block in model.blocks()}
     wanted = list(all_blocks) if blocks is None else [tuple(b) for b in blocks]
     unknown = [key for key in wanted if key not in all_blocks]
     if unknown:
         raise ValueError(f"no block {unknown[0]} (stage, block) in this model; it has "
-                         f"{[len(stage.blocks) for stage in model.layers]} blocks per stage")
+                         f"{list(model.config.depths)} blocks per stage")
     records: list[AttentionRecord] = []
     chosen = [all_blocks[key] for key in wanted]
     for block in chosen:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["PRESET_NAMES", "SwinConfig", "preset"]
 
@@ -63,7 +64,7 @@ class SwinConfig:
 
     def stage_dim(self, stage: int) -> int:
         """Channels C of stage ``stage`` (0-based): embed_dim doubled at every merge."""
-        return self.embed_dim * 2**stage
+        return self.embed_dim << stage
 
     @property
     def num_features(self) -> int:
@@ -74,7 +75,7 @@ class SwinConfig:
         """Nominal shift of the odd blocks, M // 2 (0 when ``shifted`` is off)."""
         return self.window_size // 2 if self.shifted else 0
 
-    def replace(self, **changes: object) -> SwinConfig:
+    def replace(self, **changes: Any) -> SwinConfig:
         return dataclasses.replace(self, **changes)
 
 
@@ -95,6 +96,5 @@ def preset(name: str, **overrides: object) -> SwinConfig:
     key = name.lower().replace("_", "-")
     if key not in _PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
-    fields = dict(_PRESETS[key])
-    fields.update(overrides)
-    return SwinConfig(**fields)  # type: ignore[arg-type]
+    fields: dict[str, Any] = {**_PRESETS[key], **overrides}
+    return SwinConfig(**fields)

@@ -35,6 +35,7 @@ __all__ = [
     "count_macs",
     "count_params",
     "measured_macs",
+    "stage_params",
 ]
 
 BLOCK_PARTS: tuple[str, ...] = ("norm1", "qkv", "qk", "av", "proj", "norm2", "mlp")
@@ -282,35 +283,49 @@ def count_macs(config: SwinConfig, img_height: int | None = None,
 
 
 def count_params(config: SwinConfig) -> int:
-    """Learnable parameters of ``SwinTransformer(config)``.
-
-    Patch embedding (convolution with bias, LayerNorm); per block two LayerNorms, qkv
-    (bias if ``qkv_bias``), proj, a relative position bias table of (2M−1)²·heads with the
-    configured M (the table keeps its size where the window shrinks) and the MLP; per
-    merging a LayerNorm over 4C and a 4C→2C reduction without bias; the final LayerNorm
-    and the head (none when ``num_classes`` is 0).
-    """
+    """Learnable parameters of ``SwinTransformer(config)``: the patch embedding (convolution
+    with bias, LayerNorm), every stage as :func:`stage_params` counts it, the final LayerNorm
+    and the head (none when ``num_classes`` is 0)."""
     embed = config.embed_dim
-    params = config.in_chans * config.patch_size**2 * embed + embed + 2 * embed
-    table_entries = (2 * config.window_size - 1) ** 2
-    for stage in range(config.num_stages):
-        channels = config.stage_dim(stage)
-        hidden = _mlp_hidden(config, channels)
-        block = (
-            2 * channels  # norm1
-            + 3 * channels * channels + (3 * channels if config.qkv_bias else 0)
-            + channels * channels + channels  # proj
-            + table_entries * config.num_heads[stage]
-            + 2 * channels  # norm2
-            + channels * hidden + hidden + hidden * channels + channels  # fc1, fc2
-        )
-        params += config.depths[stage] * block
-        if stage < config.num_stages - 1:
-            params += 2 * 4 * channels + 4 * channels * 2 * channels
-    params += 2 * config.num_features
-    if config.num_classes > 0:
-        params += config.num_features * config.num_classes + config.num_classes
-    return params
+    patch_embed = config.in_chans * config.patch_size**2 * embed + embed + 2 * embed
+    final_norm = 2 * config.num_features
+    head = config.num_features * config.num_classes + config.num_classes if config.num_classes > 0 else 0
+    return patch_embed + sum(stage_params(config)) + final_norm + head
+
+
+def stage_params(config: SwinConfig) -> list[int]:
+    """Learnable parameters of each stage of ``SwinTransformer(config)``, as
+    ``model.layers[i].parameters()`` counts them: the stage's blocks plus the patch merging
+    that ends it (every stage but the last, as in the official and HF layouts).
+
+    Per block of C channels: two LayerNorms (2C each), qkv (3C·C, plus 3C if ``qkv_bias``),
+    proj (C·C + C), a relative position bias table of (2M−1)²·heads with the configured M
+    (the table keeps its size where the window shrinks) and the MLP (C·hidden + hidden +
+    hidden·C + C). Per merging: a LayerNorm over 4C (2·4C) and a 4C→2C reduction without
+    bias (4C·2C).
+    """
+    return [config.depths[stage] * _block_params(config, stage) + _merging_params(config, stage)
+            for stage in range(config.num_stages)]
+
+
+def _block_params(config: SwinConfig, stage: int) -> int:
+    """Learnable parameters of one block of stage ``stage`` (0-based)."""
+    channels = config.stage_dim(stage)
+    hidden = _mlp_hidden(config, channels)
+    norms = 2 * (2 * channels)
+    qkv = 3 * channels * channels + (3 * channels if config.qkv_bias else 0)
+    proj = channels * channels + channels
+    bias_table = (2 * config.window_size - 1) ** 2 * config.num_heads[stage]
+    mlp = channels * hidden + hidden + hidden * channels + channels
+    return norms + qkv + proj + bias_table + mlp
+
+
+def _merging_params(config: SwinConfig, stage: int) -> int:
+    """Learnable parameters of the patch merging that ends stage ``stage``; 0 for the last."""
+    if stage == config.num_stages - 1:
+        return 0
+    channels = config.stage_dim(stage)
+    return 2 * 4 * channels + 4 * channels * 2 * channels
 
 
 # --- measured cost -------------------------------------------------------------------------

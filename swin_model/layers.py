@@ -15,6 +15,10 @@ from .packed_linear import linear
 __all__ = ["AttentionRecord", "Mlp", "PatchEmbed", "PatchMerging", "SwinBlock", "SwinStage",
            "WindowAttention"]
 
+BiasKey = tuple[int, tuple[int, int] | None, int, int, torch.dtype]
+"""What a cached bias plus mask depends on: (window side, (mask windows, id of the mask) or
+None, the table's version counter, data address and dtype)."""
+
 
 @dataclass(frozen=True)
 class AttentionRecord:
@@ -48,8 +52,9 @@ class PatchEmbed(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        pixels = windows.pad_image(pixels, self.patch_size)
-        return self.norm(self.proj(pixels).permute(0, 2, 3, 1))
+        projected: torch.Tensor = self.proj(windows.pad_image(pixels, self.patch_size))
+        normed: torch.Tensor = self.norm(projected.permute(0, 2, 3, 1))
+        return normed
 
     def extra_repr(self) -> str:
         return f"patch_size={self.patch_size}"
@@ -88,7 +93,7 @@ class WindowAttention(nn.Module):
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
-        self._bias_cache: dict[tuple, torch.Tensor] = {}
+        self._bias_cache: dict[BiasKey, torch.Tensor] = {}
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, window_size={self.window_size}, num_heads={self.num_heads}"
@@ -197,7 +202,8 @@ class SwinBlock(nn.Module):
                                        padded_height, padded_width)
         mixed = windows.reverse_cyclic_shift(mixed, shift)[:, :height, :width]
         features = features + mixed
-        return features + self.mlp(self.norm2(features))
+        transformed: torch.Tensor = self.mlp(self.norm2(features))
+        return features + transformed
 
 
 class PatchMerging(nn.Module):

@@ -43,14 +43,15 @@ class SwinTransformer(nn.Module):
 
     def blocks(self) -> list[SwinBlock]:
         """Every block in forward order."""
-        return [block for stage in self.layers for block in stage.blocks]
+        return [module for module in self.modules() if isinstance(module, SwinBlock)]
 
     def forward_grid(self, pixels: torch.Tensor) -> torch.Tensor:
         """(batch, in_chans, H, W) -> (batch, h, w, num_features) after the final norm."""
-        features = self.patch_embed(pixels)
+        features: torch.Tensor = self.patch_embed(pixels)
         for stage in self.layers:
             features = stage(features)
-        return self.norm(features)
+        normed: torch.Tensor = self.norm(features)
+        return normed
 
     def forward_features(self, pixels: torch.Tensor) -> torch.Tensor:
         """(batch, in_chans, H, W) -> (batch, num_features), average-pooled."""
@@ -58,7 +59,8 @@ class SwinTransformer(nn.Module):
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """(batch, num_features) -> (batch, num_classes)."""
-        return self.head(features)
+        logits: torch.Tensor = self.head(features)
+        return logits
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(pixels))

@@ -23,7 +23,9 @@ __all__ = ["linear", "plain_linear"]
 _PACKED: weakref.WeakKeyDictionary[nn.Linear, tuple[tuple[int, int], torch.Tensor]] = (
     weakref.WeakKeyDictionary())
 _PLAIN = threading.local()
-_AVAILABLE = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+_AVAILABLE = (
+    torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]  # unannotated in torch
+    and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
 _PACK_ROWS_HINT = 1024
 
 
@@ -63,7 +65,7 @@ def linear(layer: nn.Linear, features: torch.Tensor, gelu: bool = False) -> torc
         output = F.linear(features, layer.weight, layer.bias)
         return F.gelu(output) if gelu else output
     rows = features.reshape(-1, features.shape[-1])
-    output = torch.ops.mkldnn._linear_pointwise(
+    fused: torch.Tensor = torch.ops.mkldnn._linear_pointwise(
         rows, _packed_weight(layer), layer.bias, "gelu" if gelu else "none", [],
         "none" if gelu else "")
-    return output.view(*features.shape[:-1], output.shape[-1])
+    return fused.view(*features.shape[:-1], fused.shape[-1])

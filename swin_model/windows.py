@@ -279,14 +279,16 @@ def region_map(height: int, width: int, window_size: int, shift_size: int) -> np
         return np.zeros((height, width), dtype=np.int64)
     rows = _axis_regions(height, window_size, shift_size)
     cols = _axis_regions(width, window_size, shift_size)
-    return rows[:, None] * 3 + cols[None, :]
+    regions: np.ndarray = rows[:, None] * 3 + cols[None, :]
+    return regions
 
 
 def official_to_lecture_region(region: ArrayOrTensor) -> ArrayOrTensor:
     """Relabel official regions 0-8 with the lecture's numbering of the original grid, where
     the wrapped strips come first (A = 0 is the top-left corner, C = 1, 2 the top strip and
     B = 3, 6 the left strip). Official slice 2 is the lecture's slice 0, 0 is 1, 1 is 2."""
-    return ((region // 3 + 1) % 3) * 3 + (region % 3 + 1) % 3
+    relabelled: ArrayOrTensor = ((region // 3 + 1) % 3) * 3 + (region % 3 + 1) % 3
+    return relabelled
 
 
 def lecture_region_map(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from swin_model import SwinConfig, SwinTransformer, checkpoint
+from swin_model import SwinConfig, SwinTransformer
 from swin_model.checkpoint import (
     CheckpointError,
     config_from_state_dict,
@@ -25,6 +25,7 @@ from swin_model.checkpoint import (
     save_timm,
     to_official,
 )
+from swin_model.checkpoint import loading as checkpoint_loading
 
 transformers = pytest.importorskip("transformers")
 
@@ -136,7 +137,7 @@ def test_tensors_the_checkpoint_lacks_are_initialised(tmp_path: Path, monkeypatc
             super().__init__(config)
             self.register_buffer("scale", torch.full((1,), 2.0), persistent=False)
 
-    monkeypatch.setattr(checkpoint, "SwinTransformer", WithBuffer)
+    monkeypatch.setattr(checkpoint_loading, "SwinTransformer", WithBuffer)
     model = randomised(SMALL)
     save_official(model, tmp_path / "swin.pth")
     loaded = load_checkpoint(tmp_path / "swin.pth", img_size=64)

@@ -10,7 +10,7 @@ import torch
 
 from swin_model.capture import capture_attention
 from swin_model.config import SwinConfig, preset
-from swin_model.flops import REPORT_PARTS, count_macs, measured_macs
+from swin_model.flops import REPORT_PARTS, count_macs, measured_macs, stage_params
 from swin_model.model import SwinTransformer
 from swin_model.windows import stage_geometry
 
@@ -192,6 +192,46 @@ def test_params_equal_the_swin_t_model(swin_t: SwinTransformer) -> None:
 @pytest.mark.parametrize("config", [SMALL, ODD, preset("swin-t", window_size=12, num_classes=7)])
 def test_params_equal_the_model(config: SwinConfig) -> None:
     assert count_macs(config).params == _parameter_count(SwinTransformer(config))
+
+
+STAGE_PARAM_CONFIGS = {
+    "swin-t-224": preset("swin-t"),
+    "swin-s-224": preset("swin-s"),
+    "swin-b-224": preset("swin-b"),
+    "swin-l-224": preset("swin-l"),
+    "swin-b-384": _384("swin-b"),
+}
+
+
+@pytest.mark.parametrize("config", list(STAGE_PARAM_CONFIGS.values()), ids=list(STAGE_PARAM_CONFIGS))
+def test_stage_params_equal_the_model_stages(config: SwinConfig) -> None:
+    """Each official stage (``model.layers[i]``: blocks, then the merging that ends it) has
+    the parameters :func:`stage_params` counts; built on the meta device, shapes only."""
+    with torch.device("meta"):
+        model = SwinTransformer(config)
+    assert stage_params(config) == [_parameter_count(stage) for stage in model.layers]
+    assert count_macs(config).params == _parameter_count(model)
+
+
+@pytest.mark.parametrize("config", list(STAGE_PARAM_CONFIGS.values()), ids=list(STAGE_PARAM_CONFIGS))
+def test_stage_params_equal_the_hf_stages(config: SwinConfig) -> None:
+    """HF's ``encoder.layers[i]`` also ends with the stage's downsample, so it holds the same
+    parameters; its ``relative_position_index`` is a buffer and is not counted. Built offline
+    from a SwinConfig on the meta device (shapes only, no weights)."""
+    transformers = pytest.importorskip("transformers")
+    hf_config = transformers.SwinConfig(
+        image_size=config.img_size, patch_size=config.patch_size, num_channels=config.in_chans,
+        embed_dim=config.embed_dim, depths=list(config.depths), num_heads=list(config.num_heads),
+        window_size=config.window_size, mlp_ratio=config.mlp_ratio, qkv_bias=config.qkv_bias)
+    with torch.device("meta"):
+        hf_model = transformers.SwinModel(hf_config)
+    hf_stages = list(hf_model.encoder.layers)
+    assert [stage.downsample is not None for stage in hf_stages] == [True] * (config.num_stages - 1) + [False]
+    buffers = {name.rsplit(".", 1)[-1] for stage in hf_stages for name, _ in stage.named_buffers()}
+    parameters = {name.rsplit(".", 1)[-1] for stage in hf_stages for name, _ in stage.named_parameters()}
+    assert "relative_position_index" in buffers
+    assert "relative_position_index" not in parameters
+    assert stage_params(config) == [_parameter_count(stage) for stage in hf_stages]
 
 
 # --- measured against analytic ----------------------------------------------------------------
