@@ -13,10 +13,12 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from explorer.figures import FIGURE_NAMES, animated_figures
 from explorer.state import MAX_IMAGE_SIZE as MAX_IMG_SIZE
 from explorer.state import MAX_WINDOW_SIZE, MIN_WINDOW_SIZE
 from explorer.state import MIN_IMAGE_SIZE as MIN_IMG_SIZE
@@ -47,11 +49,7 @@ merging and cost).
 Run 'python main.py export --help' or 'python main.py flops --help' for the options."""
 
 EXPORT_DESCRIPTION = """\
-Write every figure of the explorer for IMAGE into DIR without opening a window: one file
-per figure and format, named patches, windows, regions, cyclic-shift, mask, attention,
-merging and cost (for example DIR/mask.svg), plus DIR/cyclic-shift.gif, the animated
-cyclic shift. The model runs once (random weights seeded with 0 for a preset, or the
-weights of --checkpoint) to fill the attention figure. Progress goes to stderr.
+{first_paragraph}
 
 Stage, block and head are 1-based, as in the explorer's spin boxes (stage 1-4 for the
 presets; block 1 to the stage's depth, even blocks use shifted windows; head 1 to the
@@ -61,6 +59,13 @@ and --window a 0-based row-major window index (negative counts from the end).
 Exit status: 0 on success, 2 for a bad command line or bad input (missing or broken
 image or checkpoint, unknown model, stage/block/head/window/query out of range, bad format,
 scale outside 1-4, unwritable output folder), 1 when the export fails while running."""
+EXPORT_DESCRIPTION = EXPORT_DESCRIPTION.format(first_paragraph=textwrap.fill(
+    "Write every figure of the explorer for IMAGE into DIR without opening a window: one file per "
+    f"figure and format, named {', '.join(FIGURE_NAMES[:-1])} and {FIGURE_NAMES[-1]} (for example "
+    "DIR/mask.svg), plus "
+    + " and ".join(f"DIR/{spec.name}.gif, the animated {spec.title.lower()}" for spec in animated_figures())
+    + ". The model runs once (random weights seeded with 0 for a preset, or the weights of "
+    "--checkpoint) to fill the attention figure. Progress goes to stderr.", width=89))
 
 FLOPS_DESCRIPTION = """\
 Print the analytic cost of one forward pass per stage, in the style of the Swin paper:
@@ -137,9 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--caption", action=argparse.BooleanOptionalAction, default=True,
                         help="write the settings (model, stage, block, head, M, shift, input size) "
                              "under each figure (default on)")
+    export.add_argument("--figures", metavar="LIST", default=",".join(FIGURE_NAMES),
+                        help=f"comma-separated figures among {', '.join(FIGURE_NAMES)} (default all)")
     export.add_argument("--frames", action="store_true",
-                        help="also write the cyclic shift as numbered PNG frames into "
-                             "DIR/cyclic-shift-frames/")
+                        help="also write each animated figure as numbered PNG frames into "
+                             + " and ".join(f"DIR/{spec.name}-frames/" for spec in animated_figures()))
 
     flops = commands.add_parser("flops", help="print the per-stage cost table",
                                 description=FLOPS_DESCRIPTION, formatter_class=formatter)
@@ -211,26 +218,13 @@ def _check_sizes(args: argparse.Namespace) -> None:
 
 # --- flops ----------------------------------------------------------------------------------
 
-def _stage_params(config: Any) -> list[int]:
-    """Parameters of each stage (its blocks and the merging that ends it), counted on the
-    real module tree built on the meta device (no memory, no initialisation cost)."""
-    import torch
-
-    from swin_model import SwinTransformer
-
-    with torch.device("meta"):
-        model = SwinTransformer(config)
-    return [sum(p.numel() for p in layer.parameters()) for layer in model.layers]
-
-
 def _cost_summary(args: argparse.Namespace) -> dict[str, Any]:
-    from swin_model.flops import count_macs
+    from swin_model.flops import count_macs, stage_params
 
     config = _config(args)
     report = count_macs(config, args.img_size, args.img_size)
-    stage_params = _stage_params(config)
     stages = []
-    for stage, params in zip(report.stages, stage_params, strict=True):
+    for stage, params in zip(report.stages, stage_params(config), strict=True):
         stages.append({
             "stage": stage.stage + 1,
             "height": stage.height,
@@ -329,6 +323,16 @@ def _parse_query(text: str) -> tuple[int, int]:
     return row, col
 
 
+def _parse_figures(text: str) -> tuple[str, ...]:
+    """``"mask,cost"`` as registry names in registry order; unknown names are an error."""
+    chosen = {name.strip().lower() for name in text.split(",") if name.strip()}
+    unknown = sorted(chosen - set(FIGURE_NAMES))
+    if unknown or not chosen:
+        given = ", ".join(unknown) if unknown else "none"
+        raise CliError(f"--figures: unknown figure {given}; choose from {', '.join(FIGURE_NAMES)}")
+    return tuple(name for name in FIGURE_NAMES if name in chosen)
+
+
 def _check_output_folder(folder: Path) -> None:
     """Fail early (before the model runs) when ``folder`` cannot be created or written."""
     import tempfile
@@ -378,6 +382,7 @@ def _run_export(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(f"--scale: {error}") from None
     query = _parse_query(args.query)
+    figures = _parse_figures(args.figures)
     _check_sizes(args)
     _check_output_folder(args.out)
     from swin_model.preprocess import ImageLoadError, load_image, prepare
@@ -405,18 +410,17 @@ def _run_export(args: argparse.Namespace) -> int:
     _use_offscreen_qt()
     from explorer.figures import build_figures
 
-    views = build_figures(plan.state, prepared, result, theme=args.theme)
+    views = build_figures(plan.state, prepared, result, theme=args.theme, names=figures)
     for view in views.values():
         figure_export.prepare_offscreen(view)
     try:
         written = figure_export.export_all(views, args.out, formats, args.scale, args.caption,
                                            progress=_progress)
-        if args.frames:
-            frames = figure_export.export_shift_frames(
-                views["cyclic-shift"], args.out / figure_export.SHIFT_FRAMES_DIR, args.scale, args.caption)
+        for spec in animated_figures(figures) if args.frames else ():
+            folder = args.out / f"{spec.name}-frames"
+            frames = figure_export.export_shift_frames(views[spec.name], folder, args.scale, args.caption)
             written.extend(frames)
-            print(f"[frames] {len(frames)} PNG frames in {args.out / figure_export.SHIFT_FRAMES_DIR}",
-                  file=sys.stderr, flush=True)
+            print(f"[frames] {len(frames)} PNG frames in {folder}", file=sys.stderr, flush=True)
     except figure_export.ExportError as error:
         raise CliError(str(error), EXIT_FAILED) from None
     print(f"wrote {len(written)} files to {args.out}")
@@ -433,8 +437,8 @@ class _ExportPlan:
 
 
 def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPlan:
-    from explorer.state import ExplorerState, window_index
-    from swin_model.windows import stage_geometry
+    from explorer.resolved import resolve
+    from explorer.state import ExplorerState
 
     checkpoint_model = None
     if args.checkpoint:
@@ -456,11 +460,17 @@ def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPla
     else:
         config = _config(args)
         model_name = label = args.model.lower()
-    geometry = stage_geometry(config, args.img_size, args.img_size)
-    stage = args.stage
-    if not 1 <= stage <= len(geometry):
-        raise CliError(f"--stage must be 1-{len(geometry)}, got {stage}")
-    stage_info = geometry[stage - 1]
+    checkpoint_path = str(Path(args.checkpoint).resolve()) if args.checkpoint else None
+    requested = ExplorerState(model_name=model_name, img_size=args.img_size, window_size=args.window_size,
+                              shifted=args.shifted, stage=args.stage - 1, block=args.block - 1,
+                              head=args.head - 1, window=args.window, query=query,
+                              checkpoint_path=checkpoint_path,
+                              checkpoint_config=None if checkpoint_model is None else config)
+    resolved = resolve(requested)
+    geometries, stage = resolved.geometries, args.stage
+    if not 1 <= stage <= len(geometries):
+        raise CliError(f"--stage must be 1-{len(geometries)}, got {stage}")
+    stage_info = resolved.geometry
     if not 1 <= args.block <= stage_info.depth:
         raise CliError(f"--block must be 1-{stage_info.depth} for stage {stage}, got {args.block}")
     if not 1 <= args.head <= stage_info.num_heads:
@@ -473,10 +483,5 @@ def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPla
     if not -stage_info.num_windows <= args.window < stage_info.num_windows:
         raise CliError(f"--window must be 0-{stage_info.num_windows - 1} (or negative, counting "
                        f"from the end) for stage {stage}, got {args.window}")
-    checkpoint_path = str(Path(args.checkpoint).resolve()) if args.checkpoint else None
-    state = ExplorerState(model_name=model_name, img_size=args.img_size, window_size=args.window_size,
-                          shifted=args.shifted, stage=stage - 1, block=args.block - 1, head=args.head - 1,
-                          window=window_index(args.window, stage_info.num_windows), query=query,
-                          checkpoint_path=checkpoint_path,
-                          checkpoint_config=None if checkpoint_model is None else checkpoint_model.config)
+    state = resolved.state
     return _ExportPlan(state, label, checkpoint_model)

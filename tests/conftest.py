@@ -70,3 +70,29 @@ def _release_qt_objects_between_tests() -> Iterator[None]:
     gc.collect()
     app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
     app.processEvents()
+
+
+def _top_level_widgets() -> list[object]:
+    """Parentless widgets whose C++ object is alive (empty when Qt is not in use)."""
+    if "PySide6.QtWidgets" not in sys.modules:
+        return []
+    from PySide6 import QtWidgets
+
+    if QtWidgets.QApplication.instance() is None:
+        return []
+    return [widget for widget in QtWidgets.QApplication.topLevelWidgets() if widget.parent() is None]
+
+
+@pytest.fixture(autouse=True)
+def _no_widget_outlives_its_test() -> Iterator[None]:
+    """Fail a test that leaves a top-level widget alive once its references are gone."""
+    before = {id(widget) for widget in _top_level_widgets()}
+    yield
+    gc.collect()
+    leaked = [widget for widget in _top_level_widgets() if id(widget) not in before]
+    if leaked:
+        names = ", ".join(f"{type(widget).__name__}({widget.objectName()!r}, {[a.text() for a in widget.actions()]})" for widget in leaked)
+        for widget in leaked:
+            widget.close()
+            widget.deleteLater()
+        pytest.fail(f"top-level widgets left alive: {names}", pytrace=False)

@@ -11,8 +11,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
+from explorer.figures import FIGURE_NAMES, animated_figures
+from swin_model import SwinTransformer
 from swin_model.config import preset
 from swin_model.flops import count_macs
 
@@ -65,8 +68,22 @@ def test_flops_json_matches_count_macs() -> None:
     assert [s["macs"] for s in stages] == [s.macs for s in report.stages]
     assert [s["msa_omega"] for s in stages] == [s.msa_omega for s in report.stages]
     assert [s["wmsa_omega"] for s in stages] == [s.wmsa_omega for s in report.stages]
-    # per-stage parameters come from the real module tree; with embed and head they add up
-    assert 0 < sum(s["params"] for s in stages) < summary["params"]
+    # each stage's parameters are those of the model's stage (its blocks and the merging
+    # that ends it, the official layout), counted on the real module tree
+    with torch.device("meta"):
+        model = SwinTransformer(preset("swin-t", img_size=224, window_size=7))
+    assert [s["params"] for s in stages] == [sum(p.numel() for p in layer.parameters())
+                                             for layer in model.layers]
+    assert summary["params"] == sum(p.numel() for p in model.parameters())
+
+
+def test_flops_does_not_import_torch() -> None:
+    script = ("import sys; from explorer.cli import main; status = main(['flops', '--json']); "
+              "print('torch' in sys.modules); sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
 
 
 def test_flops_table_no_shift_and_other_sizes() -> None:
@@ -141,6 +158,7 @@ BAD_EXPORTS: dict[str, tuple[tuple[str, ...], str]] = {
     "checkpoint": (("{photo}", "--out", "{tmp}/out", "--checkpoint", "{tmp}/bogus.pth"), "bad checkpoint"),
     "unwritable-out": (("{photo}", "--out", "{tmp}/a-file.txt/sub"), "cannot write to the output folder"),
     "no-out": (("{photo}",), "required: --out"),
+    "figures": (("{photo}", "--out", "{tmp}/out", "--figures", "mask,shifted"), "unknown figure shifted"),
 }
 SUBPROCESS_CASES = ("missing-image", "stage", "unwritable-out")
 """Run as separate processes (each imports torch); the rest run main() in-process."""
@@ -187,8 +205,9 @@ def test_export_writes_every_figure_with_progress(tmp_path: Path) -> None:
                       "--theme", "slide", "--no-caption", "--frames", "--stage", "1", "--block", "2",
                       "--head", "2", "--query", "30,41")
     assert result.returncode == 0, result.stderr
-    figures = ("patches", "windows", "regions", "cyclic-shift", "mask", "attention", "merging", "cost")
-    expected = [f"{figure}.{fmt}" for figure in figures for fmt in ("png", "svg")] + ["cyclic-shift.gif"]
+    figures = FIGURE_NAMES
+    expected = [f"{figure}.{fmt}" for figure in figures for fmt in ("png", "svg")]
+    expected += [f"{spec.name}.gif" for spec in animated_figures()]
     assert sorted(path.name for path in out.iterdir() if path.is_file()) == sorted(expected)
     progress = [line for line in result.stderr.splitlines() if re.match(r"\[\d+/\d+\] ", line)]
     assert progress == [f"[{k}/{len(expected)}] {name}" for k, name in enumerate(expected, start=1)]
@@ -210,3 +229,14 @@ def test_export_writes_every_figure_with_progress(tmp_path: Path) -> None:
     # by default the mask shown is the bottom-right window's, where the four regions meet
     assert "window 63" in svg_text
     assert "Traceback" not in result.stderr
+
+
+def test_export_writes_only_the_figures_asked_for(tmp_path: Path) -> None:
+    out = tmp_path / "some"
+    result = run_main("export", PHOTO, "--out", out, "--format", "svg", "--img-size", "64",
+                      "--figures", "cost, mask")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["cost.svg", "mask.svg"]
+    # written in registry order, whatever order the list gives
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert progress == ["[1/2] mask.svg", "[2/2] cost.svg"]

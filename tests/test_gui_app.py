@@ -92,6 +92,7 @@ print("finished", window.worker_finished)
     env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                           timeout=180, cwd=str(REPO))
+    assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert "torch-before-loop False False" in lines, done.stdout + done.stderr
     assert "views 8" in lines and "result None" in lines, done.stdout + done.stderr
