@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +18,13 @@ class SwinConfig:
 
     ``img_size`` is the nominal input side (the model itself accepts any size);
     ``shifted=False`` turns every block into plain W-MSA for comparison.
+
+    ``stage_window_sizes`` is the window each stage is built with, when it is not
+    ``window_size`` everywhere (None): the official code builds a stage whose grid at
+    ``img_size`` is no larger than M with window min(M, grid) and a bias table of that side,
+    and a checkpoint made that way loads with these windows. Integer fields take ints only
+    (not bools or floats); a wrong type raises TypeError, a value out of range ValueError,
+    both naming the field.
     """
 
     img_size: int = 224
@@ -28,16 +38,29 @@ class SwinConfig:
     mlp_ratio: float = 4.0
     qkv_bias: bool = True
     shifted: bool = True
+    stage_window_sizes: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "depths", tuple(int(d) for d in self.depths))
-        object.__setattr__(self, "num_heads", tuple(int(h) for h in self.num_heads))
         for name in ("img_size", "patch_size", "in_chans", "embed_dim", "window_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            value = _integer(getattr(self, name), name)
+            if value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if not isinstance(self.num_classes, int) or self.num_classes < 0:
-            raise ValueError(f"num_classes must be an integer >= 0, got {self.num_classes!r}")
+            object.__setattr__(self, name, value)
+        num_classes = _integer(self.num_classes, "num_classes")
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be an integer >= 0, got {num_classes!r}")
+        object.__setattr__(self, "num_classes", num_classes)
+        object.__setattr__(self, "depths", _integers(self.depths, "depths"))
+        object.__setattr__(self, "num_heads", _integers(self.num_heads, "num_heads"))
+        for name in ("qkv_bias", "shifted"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if isinstance(self.mlp_ratio, bool) or not isinstance(self.mlp_ratio, numbers.Real):
+            raise TypeError(f"mlp_ratio must be a number, got {self.mlp_ratio!r}")
+        mlp_ratio = float(self.mlp_ratio)
+        if not (math.isfinite(mlp_ratio) and mlp_ratio > 0):
+            raise ValueError(f"mlp_ratio must be finite and > 0, got {self.mlp_ratio!r}")
+        object.__setattr__(self, "mlp_ratio", mlp_ratio)
         if not self.depths:
             raise ValueError("depths must name at least one stage")
         if any(d < 1 for d in self.depths):
@@ -55,8 +78,20 @@ class SwinConfig:
                     f"embed_dim: stage {stage + 1} has {dim} channels, "
                     f"not divisible by num_heads[{stage}] = {heads}"
                 )
-        if not self.mlp_ratio > 0:
-            raise ValueError(f"mlp_ratio must be > 0, got {self.mlp_ratio!r}")
+        self._check_stage_windows()
+
+    def _check_stage_windows(self) -> None:
+        if self.stage_window_sizes is None:
+            return
+        stage_windows = _integers(self.stage_window_sizes, "stage_window_sizes")
+        if len(stage_windows) != len(self.depths):
+            raise ValueError(f"stage_window_sizes must have one entry per stage ({len(self.depths)}), "
+                             f"got {stage_windows}")
+        if any(not 1 <= window <= self.window_size for window in stage_windows):
+            raise ValueError(f"stage_window_sizes must lie in 1..window_size = {self.window_size}, "
+                             f"got {stage_windows}")
+        uniform = all(window == self.window_size for window in stage_windows)
+        object.__setattr__(self, "stage_window_sizes", None if uniform else stage_windows)
 
     @property
     def num_stages(self) -> int:
@@ -74,6 +109,17 @@ class SwinConfig:
     def shift_size(self) -> int:
         """Nominal shift of the odd blocks, M // 2 (0 when ``shifted`` is off)."""
         return self.window_size // 2 if self.shifted else 0
+
+    def stage_window(self, stage: int) -> int:
+        """The window stage ``stage`` (0-based) is built with, and the side of its bias tables:
+        ``window_size`` unless ``stage_window_sizes`` says otherwise."""
+        if self.stage_window_sizes is None:
+            return self.window_size
+        return self.stage_window_sizes[stage]
+
+    def stage_shift(self, stage: int) -> int:
+        """Nominal shift of the odd blocks of stage ``stage``: half its window (0 unshifted)."""
+        return self.stage_window(stage) // 2 if self.shifted else 0
 
     def replace(self, **changes: Any) -> SwinConfig:
         return dataclasses.replace(self, **changes)
@@ -98,3 +144,21 @@ def preset(name: str, **overrides: object) -> SwinConfig:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
     fields: dict[str, Any] = {**_PRESETS[key], **overrides}
     return SwinConfig(**fields)
+
+
+def _integer(value: object, name: str) -> int:
+    """``value`` as an int; TypeError naming ``name`` for a bool, a float or a non-number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def _integers(values: object, name: str) -> tuple[int, ...]:
+    """``values``, a list or tuple (any iterable but a string) of integers, as a tuple of ints."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
+    items = tuple(values)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise TypeError(f"{name} must hold integers only, got {item!r} in {items!r}")
+    return tuple(int(item) for item in items)

@@ -299,8 +299,9 @@ def stage_params(config: SwinConfig) -> list[int]:
     that ends it (every stage but the last, as in the official and HF layouts).
 
     Per block of C channels: two LayerNorms (2C each), qkv (3C·C, plus 3C if ``qkv_bias``),
-    proj (C·C + C), a relative position bias table of (2M−1)²·heads with the configured M
-    (the table keeps its size where the window shrinks) and the MLP (C·hidden + hidden +
+    proj (C·C + C), a relative position bias table of (2M−1)²·heads with the stage's
+    configured M (``config.stage_window``; the table keeps its size where the window shrinks
+    at run time) and the MLP (C·hidden + hidden +
     hidden·C + C). Per merging: a LayerNorm over 4C (2·4C) and a 4C→2C reduction without
     bias (4C·2C).
     """
@@ -315,7 +316,7 @@ def _block_params(config: SwinConfig, stage: int) -> int:
     norms = 2 * (2 * channels)
     qkv = 3 * channels * channels + (3 * channels if config.qkv_bias else 0)
     proj = channels * channels + channels
-    bias_table = (2 * config.window_size - 1) ** 2 * config.num_heads[stage]
+    bias_table = (2 * config.stage_window(stage) - 1) ** 2 * config.num_heads[stage]
     mlp = channels * hidden + hidden + hidden * channels + channels
     return norms + qkv + proj + bias_table + mlp
 

@@ -20,6 +20,12 @@ BiasKey = tuple[int, tuple[int, int] | None, int, int, torch.dtype]
 None, the table's version counter, data address and dtype)."""
 
 
+def _usable_here(cached: torch.Tensor) -> bool:
+    """Whether a cached tensor may be handed out now: an inference tensor (made inside
+    ``torch.inference_mode``) only inside inference mode, where autograd cannot save it."""
+    return not cached.is_inference() or torch.is_inference_mode_enabled()
+
+
 @dataclass(frozen=True)
 class AttentionRecord:
     """What one captured block computed in one forward pass.
@@ -108,17 +114,24 @@ class WindowAttention(nn.Module):
 
     def logit_offset(self, window_size: int, mask: torch.Tensor | None) -> torch.Tensor:
         """(num_windows or 1, heads, N, N): position bias plus the shift mask, cached while
-        the table is unchanged and no gradient is needed."""
+        the table is unchanged and no gradient is needed.
+
+        Never cached for a table that is an inference tensor (it has no version counter to
+        tell a change); an offset cached inside ``torch.inference_mode`` is an inference
+        tensor, reused only there, so autograd never receives one."""
         table = self.relative_position_bias_table
-        cacheable = not (torch.is_grad_enabled() and table.requires_grad)
-        key = (window_size, None if mask is None else (mask.shape[0], id(mask)),
-               table._version, table.data_ptr(), table.dtype)
-        if cacheable and key in self._bias_cache:
-            return self._bias_cache[key]
+        cacheable = not (torch.is_grad_enabled() and table.requires_grad) and not table.is_inference()
+        key: BiasKey | None = None
+        if cacheable:
+            key = (window_size, None if mask is None else (mask.shape[0], id(mask)),
+                   table._version, table.data_ptr(), table.dtype)
+            cached = self._bias_cache.get(key)
+            if cached is not None and _usable_here(cached):
+                return cached
         offset = self.position_bias(window_size).unsqueeze(0)
         if mask is not None:
             offset = offset + mask.to(offset).unsqueeze(1)
-        if cacheable:
+        if key is not None:
             self._bias_cache = {key: offset}
         return offset
 
@@ -179,7 +192,7 @@ class SwinBlock(nn.Module):
             return None
         key = (padded_height, padded_width, window, shift)
         mask = self._mask_cache.get(key)
-        if mask is None or mask.device != device:
+        if mask is None or mask.device != device or not _usable_here(mask):
             mask = windows.attention_mask(padded_height, padded_width, window, shift).to(device)
             self._mask_cache = {key: mask}
         return mask

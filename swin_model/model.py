@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
 from .config import SwinConfig
 from .layers import PatchEmbed, PatchMerging, SwinBlock, SwinStage
 
-__all__ = ["SwinTransformer"]
+__all__ = ["SwinTransformer", "normal_tensors"]
+
+
+@contextmanager
+def normal_tensors() -> Iterator[None]:
+    """Create normal tensors (not inference tensors) even inside ``torch.inference_mode``,
+    without recording gradients: a model built or loaded there then runs in every mode,
+    trains, and keeps caches that can tell when its weights change."""
+    if not torch.is_inference_mode_enabled():
+        yield
+        return
+    with torch.inference_mode(False), torch.no_grad():
+        yield
 
 
 class SwinTransformer(nn.Module):
@@ -21,25 +36,31 @@ class SwinTransformer(nn.Module):
     (batch, num_classes).
     """
 
+    checkpoint_info: str | None
+    """Where the weights came from, set by :func:`swin_model.checkpoint.load_checkpoint`
+    (file, key layout, and the entry read, e.g. EMA weights); None for a model built here."""
+
     def __init__(self, config: SwinConfig) -> None:
         super().__init__()
         self.config = config
-        self.patch_embed = PatchEmbed(config.patch_size, config.in_chans, config.embed_dim)
-        self.layers = nn.ModuleList()
-        for stage, depth in enumerate(config.depths):
-            dim = config.stage_dim(stage)
-            blocks = [
-                SwinBlock(dim, config.num_heads[stage], config.window_size,
-                          config.shift_size if block % 2 == 1 else 0,
-                          config.mlp_ratio, config.qkv_bias, stage, block)
-                for block in range(depth)
-            ]
-            last = stage == config.num_stages - 1
-            self.layers.append(SwinStage(blocks, None if last else PatchMerging(dim)))
-        self.norm = nn.LayerNorm(config.num_features)
-        self.head: nn.Module = (nn.Linear(config.num_features, config.num_classes)
-                                if config.num_classes > 0 else nn.Identity())
-        self.apply(_init_weights)
+        self.checkpoint_info = None
+        with normal_tensors():
+            self.patch_embed = PatchEmbed(config.patch_size, config.in_chans, config.embed_dim)
+            self.layers = nn.ModuleList()
+            for stage, depth in enumerate(config.depths):
+                dim = config.stage_dim(stage)
+                blocks = [
+                    SwinBlock(dim, config.num_heads[stage], config.stage_window(stage),
+                              config.stage_shift(stage) if block % 2 == 1 else 0,
+                              config.mlp_ratio, config.qkv_bias, stage, block)
+                    for block in range(depth)
+                ]
+                last = stage == config.num_stages - 1
+                self.layers.append(SwinStage(blocks, None if last else PatchMerging(dim)))
+            self.norm = nn.LayerNorm(config.num_features)
+            self.head: nn.Module = (nn.Linear(config.num_features, config.num_classes)
+                                    if config.num_classes > 0 else nn.Identity())
+            self.apply(_init_weights)
 
     def blocks(self) -> list[SwinBlock]:
         """Every block in forward order."""

@@ -41,8 +41,16 @@ def plain_linear() -> Iterator[None]:
 
 
 def _packed_weight(layer: nn.Linear) -> torch.Tensor:
-    """The oneDNN-reordered weight of ``layer``, redone whenever the weight changes."""
+    """The oneDNN-reordered weight of ``layer``, redone whenever the weight changes.
+
+    A weight that is an inference tensor (made inside ``torch.inference_mode``) has no
+    version counter, so an in-place change to it cannot be seen: it is packed on every call
+    and never cached."""
     weight = layer.weight
+    if weight.is_inference():
+        _PACKED.pop(layer, None)
+        packed: torch.Tensor = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), _PACK_ROWS_HINT)
+        return packed
     version = (weight._version, weight.data_ptr())
     cached = _PACKED.get(layer)
     if cached is None or cached[0] != version:

@@ -12,6 +12,7 @@ Grids are row-major: a token at (row, col) of an ``height x width`` grid has ind
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -28,11 +29,13 @@ __all__ = [
     "StageGeometry",
     "attention_mask",
     "attention_mask_array",
+    "check_window",
     "cyclic_shift",
     "effective_window",
     "lecture_region_map",
     "locate_token",
     "merge_patches",
+    "official_table_windows",
     "official_to_lecture_region",
     "pad_amount",
     "pad_feature_map",
@@ -59,6 +62,36 @@ x0 = [0::2, 0::2], x1 = [1::2, 0::2], x2 = [0::2, 1::2], x3 = [1::2, 1::2]."""
 ArrayOrTensor = TypeVar("ArrayOrTensor", np.ndarray, "torch.Tensor")
 
 
+# --- argument checks -----------------------------------------------------------------------
+
+def _integer(value: object, name: str) -> int:
+    """``value`` as an int; TypeError naming ``name`` for a bool, a float or a non-number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def check_window(window_size: object, shift_size: object = None) -> tuple[int, int]:
+    """(window, shift) as ints after checking window >= 1 and 0 <= shift < window (shift 0
+    when not given); TypeError or ValueError naming ``window_size`` or ``shift_size``."""
+    window = _integer(window_size, "window_size")
+    if window < 1:
+        raise ValueError(f"window_size must be >= 1, got {window}")
+    if shift_size is None:
+        return window, 0
+    shift = _integer(shift_size, "shift_size")
+    if not 0 <= shift < window:
+        raise ValueError(f"shift_size must satisfy 0 <= shift_size < window_size = {window}, got {shift}")
+    return window, shift
+
+
+def _check_tiled(height: int, width: int, window_size: int) -> None:
+    """A ``height x width`` grid must be whole windows to be partitioned."""
+    if height % window_size or width % window_size:
+        raise ValueError(f"a {height}x{width} grid is not a multiple of window_size {window_size} "
+                         f"on both sides; pad it first (pad_feature_map)")
+
+
 # --- sizes ---------------------------------------------------------------------------------
 
 def pad_amount(size: int, multiple: int) -> int:
@@ -70,6 +103,8 @@ def pad_amount(size: int, multiple: int) -> int:
 
 def patch_grid(img_height: int, img_width: int, patch_size: int) -> tuple[int, int]:
     """Token grid (rows, cols) of an image after padding it to a multiple of the patch."""
+    if _integer(patch_size, "patch_size") < 1:
+        raise ValueError(f"patch_size must be >= 1, got {patch_size}")
     if img_height < 1 or img_width < 1:
         raise ValueError(f"image size must be positive, got {img_height}x{img_width}")
     return -(-img_height // patch_size), -(-img_width // patch_size)
@@ -88,9 +123,22 @@ def stage_resolutions(grid_height: int, grid_width: int, num_stages: int) -> lis
 def effective_window(height: int, width: int, window_size: int, shift_size: int) -> tuple[int, int]:
     """The official rule: a feature map no larger than the window gets one window of
     side min(height, width) and no shift. Returns (window, shift)."""
+    window_size, shift_size = check_window(window_size, shift_size)
     if min(height, width) <= window_size:
         return min(height, width), 0
     return window_size, shift_size
+
+
+def official_table_windows(img_height: int, img_width: int, patch_size: int, window_size: int,
+                           num_stages: int) -> list[int]:
+    """The window each stage's blocks are built with by the official code for a nominal
+    ``img_height x img_width`` input, and so the side T of their (2T-1)^2 bias tables:
+    min(M, min(h, w)) where the stage grid h x w is no larger than M, else M. (Grids round
+    up as :func:`stage_resolutions` does; the official code, which needs every size to
+    divide, gets the same grids.)"""
+    grid = patch_grid(img_height, img_width, patch_size)
+    return [effective_window(height, width, window_size, 0)[0]
+            for height, width in stage_resolutions(*grid, num_stages)]
 
 
 @dataclass(frozen=True)
@@ -146,7 +194,8 @@ def stage_geometry(config: SwinConfig, img_height: int | None = None,
     grid = patch_grid(img_height, img_width, config.patch_size)
     geometries = []
     for stage, (height, width) in enumerate(stage_resolutions(*grid, config.num_stages)):
-        window, shift = effective_window(height, width, config.window_size, config.shift_size)
+        window, shift = effective_window(height, width, config.stage_window(stage),
+                                         config.stage_shift(stage))
         geometries.append(StageGeometry(
             stage=stage,
             height=height,
@@ -197,26 +246,41 @@ def _swap_window_axes(grid: ArrayOrTensor) -> ArrayOrTensor:
     return grid.permute(0, 1, 3, 2, 4, 5)
 
 
+def _contiguous(grid: ArrayOrTensor) -> ArrayOrTensor:
+    """``grid`` in contiguous row-major memory (itself when it already is)."""
+    if isinstance(grid, np.ndarray):
+        return np.ascontiguousarray(grid)
+    return grid.contiguous()
+
+
 def window_partition(features: ArrayOrTensor, window_size: int) -> ArrayOrTensor:
-    """(batch, H, W, C) -> (batch * num_windows, M, M, C), windows row-major per image.
-    Works on torch tensors and numpy arrays."""
+    """(batch, H, W, C) -> (batch * num_windows, M, M, C), windows row-major per image; H and W
+    are multiples of M. Works on torch tensors and numpy arrays. The result is contiguous,
+    so it can be viewed as (batch * num_windows, M*M, C) whatever the grid (a reshape alone
+    returns a strided view when the map is one window tall and the batch is 1)."""
+    window_size, _ = check_window(window_size)
     batch, height, width, channels = features.shape
+    _check_tiled(height, width, window_size)
     grid = features.reshape(batch, height // window_size, window_size,
                             width // window_size, window_size, channels)
-    return _swap_window_axes(grid).reshape(-1, window_size, window_size, channels)
+    return _contiguous(_swap_window_axes(grid).reshape(-1, window_size, window_size, channels))
 
 
 def window_reverse(windows: ArrayOrTensor, window_size: int, height: int, width: int) -> ArrayOrTensor:
-    """(batch * num_windows, M, M, C) -> (batch, H, W, C); the inverse of window_partition."""
+    """(batch * num_windows, M, M, C) -> (batch, H, W, C), contiguous; the inverse of
+    window_partition."""
+    window_size, _ = check_window(window_size)
+    _check_tiled(height, width, window_size)
     channels = windows.shape[-1]
     grid = windows.reshape(-1, height // window_size, width // window_size,
                            window_size, window_size, channels)
-    return _swap_window_axes(grid).reshape(-1, height, width, channels)
+    return _contiguous(_swap_window_axes(grid).reshape(-1, height, width, channels))
 
 
 def window_index_map(height: int, width: int, window_size: int) -> np.ndarray:
     """(height, width) int array: the row-major index of the window holding each token.
     ``height`` and ``width`` are multiples of ``window_size`` (pad first)."""
+    window_size, _ = check_window(window_size)
     rows = np.arange(height) // window_size
     cols = np.arange(width) // window_size
     return rows[:, None] * (width // window_size) + cols[None, :]
@@ -226,6 +290,7 @@ def window_token_positions(height: int, width: int, window_size: int, shift_size
     """(num_windows, M*M, 2) int64: for every slot of every window, the (row, col) on the
     original, unrolled padded grid of the token that the cyclic shift put there. This is how
     a window's attention maps back to the image. ``height`` and ``width`` are the padded grid."""
+    window_size, shift_size = check_window(window_size, shift_size)
     rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
     positions = cyclic_shift(np.stack([rows, cols], axis=-1), shift_size, dims=(0, 1))
     return window_partition(positions[None], window_size).reshape(-1, window_size * window_size, 2)
@@ -235,6 +300,7 @@ def locate_token(row: int, col: int, height: int, width: int, window_size: int,
                  shift_size: int) -> tuple[int, int]:
     """(window, slot) that the token at original (row, col) occupies after the cyclic shift,
     on a padded ``height x width`` grid; the inverse of :func:`window_token_positions`."""
+    window_size, shift_size = check_window(window_size, shift_size)
     rolled_row = (row - shift_size) % height
     rolled_col = (col - shift_size) % width
     window = (rolled_row // window_size) * (width // window_size) + rolled_col // window_size
@@ -243,7 +309,7 @@ def locate_token(row: int, col: int, height: int, width: int, window_size: int,
 
 
 def _roll(grid: ArrayOrTensor, shift: int, dims: tuple[int, int]) -> ArrayOrTensor:
-    if shift == 0:
+    if _integer(shift, "shift_size") == 0:
         return grid
     if isinstance(grid, np.ndarray):
         return np.roll(grid, (shift, shift), axis=dims)
@@ -252,14 +318,22 @@ def _roll(grid: ArrayOrTensor, shift: int, dims: tuple[int, int]) -> ArrayOrTens
 
 def cyclic_shift(grid: ArrayOrTensor, shift_size: int, dims: tuple[int, int] = (1, 2)) -> ArrayOrTensor:
     """Roll up and left by ``shift_size``: the top rows and left columns wrap to the bottom and
-    right. ``dims`` are the (row, col) axes: (1, 2) for (batch, H, W, C), (0, 1) for (H, W)."""
-    return _roll(grid, -shift_size, dims)
+    right. ``dims`` are the (row, col) axes: (1, 2) for (batch, H, W, C), (0, 1) for (H, W).
+    ``shift_size`` is >= 0 (and may exceed a window: the views roll pixels)."""
+    return _roll(grid, -_non_negative_shift(shift_size), dims)
 
 
 def reverse_cyclic_shift(grid: ArrayOrTensor, shift_size: int,
                          dims: tuple[int, int] = (1, 2)) -> ArrayOrTensor:
-    """Undo :func:`cyclic_shift`: roll down and right by ``shift_size``."""
-    return _roll(grid, shift_size, dims)
+    """Undo :func:`cyclic_shift`: roll down and right by ``shift_size`` (>= 0)."""
+    return _roll(grid, _non_negative_shift(shift_size), dims)
+
+
+def _non_negative_shift(shift_size: int) -> int:
+    shift = _integer(shift_size, "shift_size")
+    if shift < 0:
+        raise ValueError(f"shift_size must be >= 0, got {shift}")
+    return shift
 
 
 # --- regions and mask ----------------------------------------------------------------------
@@ -275,6 +349,7 @@ def region_map(height: int, width: int, window_size: int, shift_size: int) -> np
     """(height, width) int64 array of the official ``img_mask`` regions 0-8 on the rolled,
     padded grid: three row slices x three column slices, counted row-major. All zeros when
     ``shift_size`` is 0."""
+    window_size, shift_size = check_window(window_size, shift_size)
     if shift_size == 0:
         return np.zeros((height, width), dtype=np.int64)
     rows = _axis_regions(height, window_size, shift_size)
@@ -336,7 +411,8 @@ def relative_position_index(window_size: int, table_window_size: int | None = No
     offsets, which are a subset of the table's."""
     import torch
 
-    table = window_size if table_window_size is None else table_window_size
+    window_size, _ = check_window(window_size)
+    table = window_size if table_window_size is None else _integer(table_window_size, "table_window_size")
     if window_size > table:
         raise ValueError(f"window {window_size} is larger than the bias table's window {table}")
     coords = torch.stack(torch.meshgrid(torch.arange(window_size), torch.arange(window_size),

@@ -34,7 +34,7 @@ from .hf_layout import _hf_key_to_official as _hf_key_to_official
 from .hf_layout import hf_to_official
 from .key_rules import DERIVED_BUFFERS, is_derived
 from .layouts import FORMATS, convert_to_official, detect_format, from_official, to_official
-from .loading import MAX_LISTED_PROBLEMS, load_checkpoint
+from .loading import MAX_LISTED_PROBLEMS, check_tensor_kinds, load_checkpoint
 from .loading import _check_keys as _check_keys
 from .loading import _model_with_weights as _model_with_weights
 from .loading import _skeleton as _skeleton
@@ -42,7 +42,15 @@ from .pickle_safety import _SAFE_PICKLE_GLOBALS as _SAFE_PICKLE_GLOBALS
 from .pickle_safety import _SAFE_PICKLE_MODULES as _SAFE_PICKLE_MODULES
 from .pickle_safety import _unsafe_references as _unsafe_references
 from .pickle_safety import pickle_globals, safe_torch_load
-from .reading import HF_WEIGHT_FILES, PICKLE_SNIFF_BYTES, WEIGHT_SUFFIXES, CheckpointFile, read_checkpoint
+from .reading import (
+    EMA_WRAPPERS,
+    HF_WEIGHT_FILES,
+    PICKLE_SNIFF_BYTES,
+    STATE_WRAPPERS,
+    WEIGHT_SUFFIXES,
+    CheckpointFile,
+    read_checkpoint,
+)
 from .reading import _looks_like_json as _looks_like_json
 from .reading import _looks_like_safetensors as _looks_like_safetensors
 from .reading import _read_safetensors as _read_safetensors
@@ -67,15 +75,18 @@ _pickle_globals = pickle_globals
 __all__ = [
     "DEFAULT_IMG_SIZE",
     "DERIVED_BUFFERS",
+    "EMA_WRAPPERS",
     "FORMATS",
     "HF_WEIGHT_FILES",
     "MAX_LISTED_PROBLEMS",
     "MODEL_LAYER_NORM_EPS",
     "PICKLE_SNIFF_BYTES",
+    "STATE_WRAPPERS",
     "WEIGHT_SUFFIXES",
     "CheckpointError",
     "CheckpointFile",
     "StateDict",
+    "check_tensor_kinds",
     "config_from_state_dict",
     "detect_format",
     "from_official",
