@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from explorer.figures import FIGURE_NAMES, animated_figures
+from explorer.numbers import si
 from explorer.state import MAX_IMAGE_SIZE as MAX_IMG_SIZE
 from explorer.state import MAX_WINDOW_SIZE, MIN_WINDOW_SIZE
 from explorer.state import MIN_IMAGE_SIZE as MIN_IMG_SIZE
@@ -260,14 +261,6 @@ def _cost_summary(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _si(value: int) -> str:
-    """12_345_678 -> '12.35M' (the paper's style: G, M, K)."""
-    for unit, size in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if abs(value) >= size:
-            return f"{value / size:.2f}{unit}"
-    return str(value)
-
-
 def _cost_table(summary: dict[str, Any]) -> str:
     headers = ("stage", "h×w", "C", "heads", "M", "shift", "depth", "Ω(MSA)", "Ω(W-MSA)",
                "MACs", "FLOPs", "params")
@@ -276,15 +269,15 @@ def _cost_table(summary: dict[str, Any]) -> str:
         rows.append((
             str(stage["stage"]), f"{stage['height']}×{stage['width']}", str(stage["channels"]),
             str(stage["num_heads"]), str(stage["window_size"]), str(stage["shift_size"]),
-            str(stage["depth"]), _si(stage["msa_omega"]), _si(stage["wmsa_omega"]),
-            _si(stage["macs"]), _si(stage["flops"]), _si(stage["params"]),
+            str(stage["depth"]), si(stage["msa_omega"]), si(stage["wmsa_omega"]),
+            si(stage["macs"]), si(stage["flops"]), si(stage["params"]),
         ))
     other_macs = summary["patch_embed_macs"] + summary["final_norm_macs"] + summary["head_macs"]
     other_params = summary["params"] - sum(stage["params"] for stage in summary["stages"])
-    rows.append(("embed+head", "", "", "", "", "", "", "", "", _si(other_macs), _si(2 * other_macs),
-                 _si(other_params)))
-    rows.append(("total", "", "", "", "", "", "", "", "", _si(summary["total_macs"]),
-                 _si(summary["total_flops"]), _si(summary["params"])))
+    rows.append(("embed+head", "", "", "", "", "", "", "", "", si(other_macs), si(2 * other_macs),
+                 si(other_params)))
+    rows.append(("total", "", "", "", "", "", "", "", "", si(summary["total_macs"]),
+                 si(summary["total_flops"]), si(summary["params"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
 
     def line(row: Sequence[str]) -> str:
@@ -295,7 +288,7 @@ def _cost_table(summary: dict[str, Any]) -> str:
     shift = "shifted windows" if summary["shifted"] else "no shift"
     title = (f"{summary['model']} at {summary['img_size']}×{summary['img_size']}, M = "
              f"{summary['window_size']}, {shift}: {summary['total_macs']:,} MACs "
-             f"({_si(summary['total_macs'])}), {summary['params']:,} parameters")
+             f"({si(summary['total_macs'])}), {summary['params']:,} parameters")
     rule = "-" * len(line(headers))
     notes = ("Ω(MSA), Ω(W-MSA): one attention layer of the stage (MACs). MACs, FLOPs: the whole "
              "stage,\nits patch merging included; FLOPs = 2 × MACs.")

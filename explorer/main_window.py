@@ -14,7 +14,6 @@ The parts: :class:`~explorer.controller.Controller` (state, image, model runs),
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,22 +198,13 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- settings -----------------------------------------------------------------------
 
     def _restore_layout(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QtCore.QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        layout = self.settings.value("window/state")
-        if isinstance(layout, QtCore.QByteArray) and not layout.isEmpty():
-            self.restoreState(layout)
-        tab = self.settings.value("window/tab")
+        tab = app_settings.restore_window(self.settings, self)
         if tab is not None:
-            with contextlib.suppress(TypeError, ValueError):
-                self.tabs.setCurrentIndex(int(tab))
+            self.tabs.setCurrentIndex(tab)
 
     def save_settings(self) -> None:
         """Store the controls, the window layout and the current tab."""
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("window/tab", self.tabs.currentIndex())
+        app_settings.save_window(self.settings, self, self.tabs.currentIndex())
         if self.controller.is_ready:
             app_settings.save_controls(self.settings, self)
         self.settings.sync()

@@ -20,7 +20,9 @@ __all__ = [
     "recent_files",
     "remove_recent_file",
     "restore_controls",
+    "restore_window",
     "save_controls",
+    "save_window",
 ]
 
 ORGANISATION = "SwinExplorer"
@@ -95,3 +97,24 @@ def restore_controls(settings: QtCore.QSettings, root: QtWidgets.QWidget) -> Non
                 continue
         elif isinstance(widget, QtWidgets.QAbstractButton):
             widget.setChecked(str(settings.value(key)).lower() in ("true", "1"))
+
+
+def save_window(settings: QtCore.QSettings, window: QtWidgets.QMainWindow, tab: int) -> None:
+    """Store ``window``'s geometry, its docks' layout and the current figure tab."""
+    settings.setValue("window/geometry", window.saveGeometry())
+    settings.setValue("window/state", window.saveState())
+    settings.setValue("window/tab", tab)
+
+
+def restore_window(settings: QtCore.QSettings, window: QtWidgets.QMainWindow) -> int | None:
+    """Restore what :func:`save_window` stored; returns the stored tab (None if none)."""
+    geometry = settings.value("window/geometry")
+    if isinstance(geometry, QtCore.QByteArray) and not geometry.isEmpty():
+        window.restoreGeometry(geometry)
+    layout = settings.value("window/state")
+    if isinstance(layout, QtCore.QByteArray) and not layout.isEmpty():
+        window.restoreState(layout)
+    try:
+        return int(settings.value("window/tab"))
+    except (TypeError, ValueError):
+        return None

@@ -22,19 +22,20 @@ from explorer.figures import FIGURE_NAMES, build_figures, create_views
 from explorer.palette import MASK_COLORS, MERGE_COLORS, REGION_COLORS, THEMES
 from explorer.state import ExplorerState, InferenceResult, model_config
 from explorer.views.base import FigureView
-from explorer.views.cost import CostView
-from explorer.views.drawing import (
+from explorer.views.cells import label_rectangles
+from explorer.views.cost import MLP_PART, CostView, attention_macs
+from explorer.views.items import (
     CrispPathItem,
+    WrappedText,
     boundary_path,
     cells_in_path,
     hatch_path,
-    label_rectangles,
     value_paths,
 )
 from explorer.views.regions import RegionsView
 from explorer.views.windows_view import WindowsView
 from swin_model import preset
-from swin_model.flops import count_macs
+from swin_model.flops import ATTENTION_PARTS, REPORT_PARTS, count_macs
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,23 @@ def test_cost_view_numbers_equal_count_macs(qtbot, model, img_size, window):
     assert y[0] == pytest.approx(sum(s.depth * s.msa_omega for s in report.stages) / 1e9)
     assert y[1] == pytest.approx(sum(s.depth * s.wmsa_omega for s in report.stages) / 1e9)
     assert x[0] == report.stages[0].height * report.stages[0].width
+
+
+def test_cost_view_takes_its_parts_from_the_cost_model(qtbot):
+    """The (S)W-MSA and MLP totals are the parts swin_model.flops names, summed over blocks."""
+    assert set(ATTENTION_PARTS) <= set(REPORT_PARTS)
+    assert MLP_PART in REPORT_PARTS
+    state = ExplorerState(img_size=230, window_size=7, stage=1)
+    view = CostView()
+    qtbot.addWidget(view)
+    view.update_state(state, prepared_for(230))
+    report = count_macs(preset("swin-t", img_size=230, window_size=7), 230, 230)
+    attention = sum(block.attention for block in report.blocks)
+    mlp = sum(block.parts["mlp"] for block in report.blocks)
+    assert attention_macs(report) == attention
+    totals = view.totals_text()
+    assert f"(S)W-MSA {attention / 1e9:.3f} G" in totals
+    assert f"MLP {mlp / 1e9:.3f} G" in totals
 
 
 @pytest.mark.parametrize(("model", "img_size", "window"), [("swin-t", 224, 7), ("swin-l", 384, 12)])
@@ -440,3 +458,87 @@ def test_every_view_copes_with_tiny_maps_and_out_of_range_choices(qtbot, img_siz
     for step in range(cyclic.shift_steps()):
         cyclic.set_shift_step(step)
     assert views["merging"].has_merging() is False
+
+
+# --- lifetimes -------------------------------------------------------------------------------------
+
+VIEWS_DIR = Path(__file__).resolve().parent.parent / "explorer" / "views"
+
+
+def test_closing_a_view_disposes_its_scene(qtbot):
+    """close() ends a view: its scene is emptied while Python is alive, timers stop, and
+    later states, results and themes are taken without drawing (or failing)."""
+    state = ExplorerState(img_size=112, stage=0, block=1)
+    views = build_figures(state, prepared_for(112), None)
+    for name, view in views.items():
+        qtbot.addWidget(view)
+        scene = view.render_target().scene()
+        assert len(scene.items()) > 3, name
+        if name == "cyclic-shift":
+            view.play_button.setChecked(True)
+            assert view.timer.isActive()
+        view.close()
+        assert view.is_disposed(), name
+        assert scene.items() == [], name
+        if name == "cyclic-shift":
+            assert not view.timer.isActive()
+        view.update_state(ExplorerState(img_size=224, stage=2, block=0), prepared_for(224))
+        view.update_result(None)
+        view.set_theme("slide")
+        assert "stage 3/4" in view.caption(), name
+        view.dispose()  # idempotent
+
+
+def test_wrapped_text_follows_its_width_through_geometry_changed(qtbot):
+    widget = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(widget)
+    text = WrappedText()
+    widget.ci.addItem(text, row=0, col=0)
+    text.set_html("a few words " * 40, "#000000", 10)
+    for width in (400, 700, 300):
+        widget.resize(width, 300)
+        widget.show()
+
+        def fitted() -> bool:
+            return (
+                abs(text.item.textWidth() - text.size().width()) <= 0.5
+                and text.size().height() == text.item.boundingRect().height()
+            )
+
+        qtbot.waitUntil(fitted)
+        assert text.size().width() > 0.5 * width
+    assert type(text).resizeEvent is QtWidgets.QGraphicsWidget.resizeEvent
+
+
+def test_no_graphics_parent_in_constructors_and_no_destructor_time_overrides():
+    """Graphics children are attached with setParentItem/addItem after construction, and no
+    class of the views overrides a virtual that Qt can call from a C++ destructor."""
+    for path in sorted(VIEWS_DIR.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(r"QGraphics\w*Item\(\s*self\b", source), path.name
+        assert not re.search(r"def (resizeEvent|itemChange|boundingRect|shape)\(", source), path.name
+
+
+def test_views_left_open_do_not_crash_python_at_exit():
+    """A script that builds and draws every view and exits without closing them: the views'
+    exit hook disposes them while Python is alive (no segfault in PySide's clean-up)."""
+    script = (
+        "from PySide6 import QtWidgets\n"
+        "app = QtWidgets.QApplication([])\n"
+        "from explorer.figures import create_views\n"
+        "from explorer.state import ExplorerState\n"
+        "views = create_views()\n"
+        "for view in views.values():\n"
+        "    view.resize(800, 600)\n"
+        "    view.show()\n"
+        "    view.update_state(ExplorerState(img_size=224, block=1), None)\n"
+        "app.processEvents()\n"
+        "print('drawn')\n"
+    )
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+            cwd=str(Path(__file__).resolve().parent.parent),
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )
+        assert done.returncode == 0 and "drawn" in done.stdout, (done.returncode, done.stderr[-2000:])

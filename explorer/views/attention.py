@@ -12,18 +12,10 @@ from explorer.state import InferenceResult
 from swin_model.windows import MASK_VALUE, locate_token
 
 from .base import FigureView, PhotoLayer, result_matches
-from .drawing import (
-    Label,
-    Panel,
-    TextPool,
-    boundary_path,
-    cells_in_path,
-    grid_path,
-    label_rectangles,
-    make_path_item,
-    rect_path,
-)
+from .cells import cell_at, cell_rects, label_rectangles, rect_centres, value_rects
 from .geometry_cache import cached_mask, cached_slot_regions, cached_token_positions
+from .items import Label, Panel, boundary_path, cells_in_path, grid_path, make_path_item, rect_path
+from .text_pool import TextPool
 
 __all__ = ["ATTENTION_COLOR", "AttentionView"]
 
@@ -282,10 +274,9 @@ class AttentionView(FigureView):
             self.slot_regions.setPath(boundary_path(region_grid, 1.0))
             self.slot_regions.setPen(self.pen(self.theme.accent, self.theme.thick_width, dashed=True))
             font = self.qfont(self.theme.small_size, bold=True)
-            for row, col, height, width, region in label_rectangles(region_grid):
-                label = self.slot_labels.add(
-                    str(region), col + width / 2, row + height / 2, region_text_color(region), font
-                )
+            pieces = label_rectangles(region_grid)
+            for region, (x, y) in zip(pieces[:, 4], rect_centres(pieces, 1), strict=True):
+                label = self.slot_labels.add(str(region), x, y, region_text_color(region), font)
                 label.set_box(self.brush(REGION_COLORS[region]), self.pen("#000000", 1.0))
         self.slot_labels.end()
         self.window_panel.set_extent(-0.25, -0.25, size + 0.5, size + 0.5)
@@ -339,20 +330,10 @@ class AttentionView(FigureView):
         if not any_masked:
             return
         brush = self.brush(MASK_COLORS[MASK_VALUE], alpha=MASKED_ALPHA)
-        tokens = positions[masked]
-        self.masked_tokens.setPath(
-            rect_path(
-                np.stack(
-                    [tokens[:, 1] * stride, tokens[:, 0] * stride, np.full(len(tokens), stride),
-                     np.full(len(tokens), stride)],
-                    axis=1,
-                )
-            )
-        )
+        self.masked_tokens.setPath(rect_path(cell_rects(positions[masked], stride)))
         self.masked_tokens.setBrush(brush)
-        cells = label_rectangles(masked.reshape(size, size).astype(np.int64))
-        cells = cells[cells[:, 4] == 1]
-        self.slot_masked.setPath(rect_path(cells[:, [1, 0, 3, 2]]))
+        slots = value_rects(masked.reshape(size, size).astype(np.int64), 1)
+        self.slot_masked.setPath(rect_path(slots[1]))
         self.slot_masked.setBrush(self.brush(MASK_COLORS[MASK_VALUE]))
 
     def _weights_summary(self, weights: np.ndarray) -> str:
@@ -399,10 +380,7 @@ class AttentionView(FigureView):
     def _token_at(self, x: float, y: float) -> tuple[int, int] | None:
         assert self.context is not None
         geometry = self.context.geometry
-        row, col = int(y // geometry.stride), int(x // geometry.stride)
-        if x >= 0 and y >= 0 and row < geometry.height and col < geometry.width:
-            return row, col
-        return None
+        return cell_at(x, y, geometry.stride, geometry.height, geometry.width)
 
     def pick_at(self, x: float, y: float) -> None:
         """Emit queryPicked for the token under pixel (x, y) (padding excluded)."""

@@ -4,15 +4,22 @@ A :class:`FigureView` is a QWidget holding one pyqtgraph scene (the figure, what
 paints), a caption line above it and a hover read-out below it (neither is part of the
 figure). Views only emit intents (``queryPicked``, ``windowPicked``); the controller
 decides what changes.
+
+Lifetime: :meth:`FigureView.dispose` (also run by ``close()``) ends a view while Python is
+alive: its timers stop and its scene is cleared, so no graphics item with a Python override
+is destroyed from C++ during interpreter exit. Views nobody disposed are disposed by an
+``atexit`` hook that runs before PySide's own clean-up.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+import atexit
+import weakref
+from typing import Any, ClassVar
 
-import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from shiboken6 import Shiboken
 
 from explorer.figures import figure_name_of
 from explorer.palette import Theme, theme
@@ -20,46 +27,42 @@ from explorer.resolved import CAPTURE_FIELDS, MODEL_FIELDS, ResolvedState, model
 from explorer.state import ExplorerState, InferenceResult
 from swin_model.windows import cyclic_shift
 
-from .drawing import Panel, WrappedText, hatch_path, label_rectangles, make_path_item, rect_path
+from .cells import PreparedLike, padded_canvas, padding_rects
+from .items import Panel, WrappedText, hatch_path, make_path_item, rect_path
 
 __all__ = [
     "FigureView",
     "PhotoLayer",
     "PreparedLike",
+    "dispose_live_views",
     "model_label",
-    "padded_canvas",
-    "padding_rects",
     "result_matches",
 ]
 
-
-class PreparedLike(Protocol):
-    """What the views need of a prepared image: ``display`` uint8 (N, N, 3)."""
-
-    @property
-    def display(self) -> np.ndarray: ...
-
-
-def padded_canvas(
-    prepared: PreparedLike | None, image_size: int, height: int, width: int, fill: tuple[int, int, int]
-) -> np.ndarray:
-    """uint8 (height, width, 3): the photo at ``image_size x image_size`` in the top-left,
-    the rest (the zero padding the model adds) filled with ``fill``."""
-    canvas = np.empty((height, width, 3), dtype=np.uint8)
-    canvas[...] = fill
-    if prepared is None:
-        return canvas
-    display = np.asarray(prepared.display)
-    if display.shape[0] != image_size or display.shape[1] != image_size:
-        rows = np.arange(image_size) * display.shape[0] // image_size
-        cols = np.arange(image_size) * display.shape[1] // image_size
-        display = display[rows][:, cols]
-    rows, cols = min(height, image_size), min(width, image_size)
-    canvas[:rows, :cols] = display[:rows, :cols, :3]
-    return canvas
-
-
 _FONTS: dict[tuple[float, bool], QtGui.QFont] = {}
+
+_live_views: weakref.WeakSet[FigureView] = weakref.WeakSet()
+_exit_hooked = False
+
+
+def _remember(view: FigureView) -> None:
+    """Have ``view`` disposed at interpreter exit if nothing disposes it sooner."""
+    global _exit_hooked
+    _live_views.add(view)
+    if not _exit_hooked:
+        # registered after PySide's own exit handler (Qt is imported by now), so it runs first
+        atexit.register(dispose_live_views)
+        _exit_hooked = True
+
+
+def dispose_live_views() -> None:
+    """Dispose every figure view still alive (see :meth:`FigureView.dispose`): the safety
+    net for scripts that leave views behind, run at interpreter exit while Python is whole."""
+    for view in list(_live_views):
+        if Shiboken.isValid(view):
+            view.dispose()
+    _live_views.clear()
+
 
 def result_matches(
     result: InferenceResult | None, state: ExplorerState | None, with_block: bool = True
@@ -93,6 +96,8 @@ class FigureView(QtWidgets.QWidget):
         self.prepared: PreparedLike | None = None
         self.result: InferenceResult | None = None
         self._dirty = False
+        self._disposed = False
+        _remember(self)
 
         self._caption_label = QtWidgets.QLabel()
         self._caption_label.setWordWrap(True)
@@ -155,12 +160,14 @@ class FigureView(QtWidgets.QWidget):
             if not self._hidden_in_window():
                 self.flush()
             return
+        if self._disposed:
+            return
         self._result_changed()
         self.refresh_caption()
 
     def flush(self) -> None:
-        """Draw the pending state now (no-op when nothing is pending)."""
-        if self._dirty and self.context is not None:
+        """Draw the pending state now (no-op when nothing is pending, or once disposed)."""
+        if self._dirty and self.context is not None and not self._disposed:
             self._dirty = False
             self._redraw()
             self.refresh_caption()
@@ -178,6 +185,8 @@ class FigureView(QtWidgets.QWidget):
     def set_theme(self, name: str) -> None:
         """ "screen" (dark) or "slide" (white background, large fonts), same palette."""
         self.theme = theme(name)
+        if self._disposed:
+            return
         self._graphics.setBackground(self.theme.background)
         self._style_labels()
         self._theme_changed()
@@ -198,6 +207,36 @@ class FigureView(QtWidgets.QWidget):
         super().showEvent(event)
         self.flush()
 
+    # --- the end ------------------------------------------------------------------------
+
+    def dispose(self) -> None:
+        """End the view while Python is fully alive: stop what it runs (timers), disconnect
+        its scene and close its graphics view, which deletes every item of the scene
+        (pyqtgraph's ``GraphicsView.close``), so no item is destroyed later from C++
+        during interpreter exit. Afterwards the view keeps taking states and results but
+        draws nothing. Idempotent; ``close()`` calls it (see :meth:`closeEvent`)."""
+        if self._disposed:
+            return
+        self._disposed = True
+        self._dirty = False
+        _live_views.discard(self)
+        self._dispose()
+        scene = self._graphics.scene()
+        if scene is not None:
+            scene.sigMouseMoved.disconnect(self._on_mouse_moved)
+            scene.sigMouseClicked.disconnect(self._on_mouse_clicked)
+        self._graphics.close()
+
+    def is_disposed(self) -> bool:
+        return self._disposed
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        """Closing a figure view ends it (:meth:`dispose`): the window and the export code
+        close a view only to delete it."""
+        super().closeEvent(event)
+        if event.isAccepted():
+            self.dispose()
+
     # --- for subclasses -----------------------------------------------------------------
 
     def _caption_parts(self) -> list[str]:
@@ -214,6 +253,10 @@ class FigureView(QtWidgets.QWidget):
 
     def _result_changed(self) -> None:
         """A new result arrived; views that show model output redraw."""
+
+    def _dispose(self) -> None:
+        """Stop whatever the view runs by itself (timers) and release what the scene does
+        not own; called once, by :meth:`dispose`, before the scene is cleared."""
 
     def _theme_changed(self) -> None:
         """Restyle what a redraw does not restyle (titles, axes)."""
@@ -276,26 +319,15 @@ class FigureView(QtWidgets.QWidget):
     # --- mouse --------------------------------------------------------------------------
 
     def _on_mouse_moved(self, scene_pos: QtCore.QPointF) -> None:
-        if self.context is None:
+        if self.context is None or self._disposed:
             return
         text = self._hover_text(scene_pos)
         self._hover_label.setText(text if text else " ")
 
     def _on_mouse_clicked(self, event: Any) -> None:
-        if self.context is None or event.button() != QtCore.Qt.MouseButton.LeftButton:
+        if self.context is None or self._disposed or event.button() != QtCore.Qt.MouseButton.LeftButton:
             return
         self._clicked(event.scenePos())
-
-
-def padding_rects(image_size: int, extent_height: float, extent_width: float) -> np.ndarray:
-    """(K, 4) of (x, y, w, h): the area of an ``extent`` canvas outside the
-    ``image_size`` square photo (the right strip and the bottom strip), in pixels."""
-    rects = []
-    if extent_width > image_size:
-        rects.append((image_size, 0, extent_width - image_size, extent_height))
-    if extent_height > image_size:
-        rects.append((0, image_size, min(image_size, extent_width), extent_height - image_size))
-    return np.asarray(rects, dtype=np.float64).reshape(-1, 4)
 
 
 class PhotoLayer:
@@ -325,15 +357,9 @@ class PhotoLayer:
         canvas = padded_canvas(
             view.prepared, size, extent_height, extent_width, (fill.red(), fill.green(), fill.blue())
         )
-        rects = padding_rects(size, extent_height, extent_width)
         if roll:
             canvas = cyclic_shift(canvas, roll, dims=(0, 1))
-            padding = np.zeros((extent_height, extent_width), dtype=np.int8)
-            for x, y, w, h in rects.astype(int):
-                padding[y : y + h, x : x + w] = 1
-            cells = label_rectangles(cyclic_shift(padding, roll, dims=(0, 1)))
-            cells = cells[cells[:, 4] == 1]
-            rects = np.stack([cells[:, 1], cells[:, 0], cells[:, 3], cells[:, 2]], axis=1)
+        rects = padding_rects(size, extent_height, extent_width, roll)
         self.panel.image.setImage(canvas, autoLevels=False, levels=(0, 255))
         self.panel.image.setRect(QtCore.QRectF(0, 0, extent_width, extent_height))
         self.fill.setPath(rect_path(rects))

@@ -3,21 +3,22 @@ formulas filled in, MSA against W-MSA over input sizes, and the measured count."
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore
 
+from explorer.numbers import si
 from explorer.palette import MSA_COLOR, WMSA_COLOR
 from explorer.resolved import model_label
 from swin_model import SwinConfig
-from swin_model.flops import CostReport, StageCost, count_macs
+from swin_model.flops import ATTENTION_PARTS, CostReport, StageCost, count_macs
 
 from .base import FigureView, result_matches
-from .drawing import WrappedText
+from .items import WrappedText
 
-__all__ = ["CostView", "cost_report", "msa_formula", "wmsa_formula"]
+__all__ = ["CostView", "attention_macs", "cost_report", "msa_formula", "wmsa_formula"]
 
 TICK_SIZES = (112, 224, 384, 512, 640, 768, 896, 1024)
 
@@ -39,8 +40,19 @@ def _two_lines(formula: str) -> str:
     return formula.replace(" + ", "<br>+ ")
 
 
-def giga(macs: float) -> str:
-    return f"{macs / 1e9:.3f} G"
+_giga = partial(si, digits=3, unit="G", space=True)
+"""MACs in G with three decimals: "4.494 G"."""
+
+MLP_PART = "mlp"
+"""The part of :meth:`CostReport.by_part` that the totals show beside the attention parts
+(:data:`swin_model.flops.ATTENTION_PARTS`)."""
+
+
+def attention_macs(report: CostReport) -> int:
+    """MACs of every (S)W-MSA of ``report``: its parts named in
+    :data:`swin_model.flops.ATTENTION_PARTS`."""
+    by_part = report.by_part()
+    return sum(by_part[name] for name in ATTENTION_PARTS)
 
 
 @lru_cache(maxsize=32)
@@ -80,6 +92,9 @@ class CostView(FigureView):
         self.body.addItem(self.table, row=0, col=0)
         self.plot = self.body.addPlot(row=1, col=0)
         self.plot.setMenuEnabled(False)
+        # the plot's options menu is a parentless widget: the view owns it, so it goes with the view
+        menu = self.plot.ctrlMenu
+        menu.setParent(self, menu.windowFlags())
         self.plot.setMinimumHeight(140)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.plot.addLegend(offset=(10, 10))
@@ -144,6 +159,11 @@ class CostView(FigureView):
 
     def _result_changed(self) -> None:
         self._draw_totals()
+
+    def _dispose(self) -> None:
+        # pyqtgraph's own teardown of a plot, before the scene is cleared: it lets go of the
+        # plot's parentless options menu, which would otherwise outlive the view
+        self.plot.close()
 
     def _draw_table(self, report: CostReport) -> None:
         context = self.context
@@ -222,28 +242,27 @@ class CostView(FigureView):
         if context is None or report is None:
             return
         by_part = report.by_part()
-        attention = sum(by_part[name] for name in ("qkv", "qk", "av", "proj"))
         lines = [
             f"<b>{context.caption_parts(block=False)[0]}, {report.img_height}×{report.img_width}:</b> "
-            f"total <b>{giga(report.total)} MACs</b> = {giga(report.flops)} FLOPs · "
-            f"<b>{report.params / 1e6:.2f} M</b> parameters",
-            f"(S)W-MSA {giga(attention)} · MLP {giga(by_part['mlp'])} · "
-            f"convolutions + matrix products {giga(report.matmul_macs)}",
+            f"total <b>{_giga(report.total)} MACs</b> = {_giga(report.flops)} FLOPs · "
+            f"<b>{si(report.params, unit='M', space=True)}</b> parameters",
+            f"(S)W-MSA {_giga(attention_macs(report))} · MLP {_giga(by_part[MLP_PART])} · "
+            f"convolutions + matrix products {_giga(report.matmul_macs)}",
         ]
         result = self.result
         matching = result is not None and result_matches(result, context.state, with_block=False)
         if matching and result is not None and result.measured_macs is not None:
             difference = (result.measured_macs - report.matmul_macs) / report.matmul_macs * 100
             self._measured_text = (
-                f"Measured in the last forward pass: <b>{giga(result.measured_macs)}</b> "
-                f"vs {giga(report.matmul_macs)} analytic ({difference:+.2f} %)"
+                f"Measured in the last forward pass: <b>{_giga(result.measured_macs)}</b> "
+                f"vs {_giga(report.matmul_macs)} analytic ({difference:+.2f} %)"
             )
         elif matching:
             from explorer.inference import MEASURE_MACS_LIMIT
 
             self._measured_text = (
                 f"Measured: not counted (the counting pass is skipped above "
-                f"{MEASURE_MACS_LIMIT / 1e9:.0f} G MACs)"
+                f"{si(MEASURE_MACS_LIMIT, 0, unit='G', space=True)} MACs)"
             )
         else:
             self._measured_text = "Measured: waiting for a model run at this size"
@@ -274,7 +293,9 @@ class CostView(FigureView):
         assert self.context is not None
         parts = self.context.caption_parts(block=False)[:3]
         if self.report is not None:
-            parts.append(f"{giga(self.report.total)} MACs, {self.report.params / 1e6:.2f} M params")
+            parts.append(
+                f"{_giga(self.report.total)} MACs, {si(self.report.params, unit='M', space=True)} params"
+            )
         return parts
 
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:

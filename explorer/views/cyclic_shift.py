@@ -15,7 +15,8 @@ from swin_model.windows import (
 )
 
 from .base import FigureView, PhotoLayer
-from .drawing import Panel, boundary_path, label_rectangles, make_path_item
+from .cells import cell_at, label_rectangles
+from .items import Panel, boundary_path, make_path_item
 from .regions import LECTURE_LETTERS, RegionLayer
 from .windows_view import SHIFTED_WINDOW_COLOR
 
@@ -108,6 +109,9 @@ class CyclicShiftView(FigureView):
             self.play_button.setChecked(False)
         else:
             self.set_shift_step(self._step + 1)
+
+    def _dispose(self) -> None:
+        self.timer.stop()
 
     # --- data ---------------------------------------------------------------------------
 
@@ -215,9 +219,10 @@ class CyclicShiftView(FigureView):
         if context is None or point is None:
             return None
         geometry = context.geometry
-        row, col = int(point.y() // geometry.stride), int(point.x() // geometry.stride)
-        if not (0 <= row < geometry.padded_height and 0 <= col < geometry.padded_width):
+        token = cell_at(point.x(), point.y(), geometry.stride, geometry.padded_height, geometry.padded_width)
+        if token is None:
             return None
+        row, col = token
         original = reverse_cyclic_shift(
             np.stack(np.indices((geometry.padded_height, geometry.padded_width)), axis=-1),
             self._step,

@@ -9,19 +9,10 @@ from explorer.palette import MASK_COLORS, REGION_COLORS, region_text_color
 from swin_model.windows import MASK_VALUE
 
 from .base import FigureView
-from .drawing import (
-    CrispPathItem,
-    Label,
-    LruCache,
-    Panel,
-    TextPool,
-    cells_in_path,
-    make_path_item,
-    rect_path,
-    value_paths,
-    value_rects,
-)
+from .cells import axis_strips, cell_at, horizontal_runs, tile_at, tile_origin, value_rects
 from .geometry_cache import cached_mask, cached_slot_regions, cached_token_positions
+from .items import CrispPathItem, Label, Panel, cells_in_path, make_path_item, rect_path, value_paths
+from .text_pool import LruCache, TextPool
 
 __all__ = ["MaskView"]
 
@@ -33,6 +24,9 @@ _GAP_VALUE = 1
 
 STRIP = 1.6
 """Width of the region strips along the matrix axes, in cells."""
+
+STRIP_GAP = 0.25
+"""Space between the region strips and the matrix, in cells."""
 
 
 class MaskView(FigureView):
@@ -103,7 +97,7 @@ class MaskView(FigureView):
         step = size + self._gap(size)
         drawn = np.full(self._masks.shape, np.nan, dtype=np.float32)
         for window in range(count):
-            offset = ((window % per_row) * step, (window // per_row) * step)
+            offset = tile_origin(window, per_row, step)
             for value, item in self.tiles.items():
                 drawn[window][cells_in_path(item.path(), size, size, 1.0, offset)] = value
         return drawn
@@ -198,27 +192,17 @@ class MaskView(FigureView):
             item.setVisible(bool(present.any()))
             if not present.any():
                 continue
-            slots = np.nonzero(present)[0].astype(np.float64)
-            along_top = np.stack(
-                [slots, np.full_like(slots, -STRIP - 0.25), np.ones_like(slots), np.full_like(slots, STRIP)],
-                axis=1,
-            )
-            along_left = np.stack(
-                [np.full_like(slots, -STRIP - 0.25), slots, np.full_like(slots, STRIP), np.ones_like(slots)],
-                axis=1,
-            )
-            item.setPath(rect_path(np.concatenate([along_top, along_left])))
+            item.setPath(rect_path(axis_strips(np.nonzero(present)[0], STRIP, STRIP_GAP)))
             item.setBrush(self.brush(REGION_COLORS[region]))
-        change = np.nonzero(np.diff(regions))[0] + 1
-        starts, ends = np.concatenate([[0], change]), np.concatenate([change, [size]])
-        for start, end in zip(starts, ends, strict=True):
+        _, starts, ends, runs = horizontal_runs(regions[None, :])
+        for start, end, run in zip(starts, ends, runs, strict=True):
             if end - start < min_run:
                 continue
-            region = int(regions[start])
+            region = int(run)
             middle = (start + end) / 2
             colour = region_text_color(region)
-            self.strip_labels.add(str(region), middle, -STRIP / 2 - 0.25, colour, font)
-            self.strip_labels.add(str(region), -STRIP / 2 - 0.25, middle, colour, font)
+            self.strip_labels.add(str(region), middle, -STRIP / 2 - STRIP_GAP, colour, font)
+            self.strip_labels.add(str(region), -STRIP / 2 - STRIP_GAP, middle, colour, font)
         self.strip_labels.end()
         label_font = self.qfont(self.theme.label_size)
         self.axis_labels.add(
@@ -244,7 +228,7 @@ class MaskView(FigureView):
         count, size, _ = self._masks.shape
         canvas = np.full((per_column * step, per_row * step), _GAP_VALUE, dtype=np.int64)
         for window in range(count):
-            top, left = (window // per_row) * step, (window % per_row) * step
+            left, top = tile_origin(window, per_row, step)
             canvas[top : top + size, left : left + size] = self._masks[window].astype(np.int64)
         return value_paths(canvas, 1.0, skip=(_GAP_VALUE,))
 
@@ -273,13 +257,8 @@ class MaskView(FigureView):
         if count <= MAX_TILE_LABELS:
             font = self.qfont(self.theme.small_size, bold=True)
             for window in range(count):
-                label = self.tile_labels.add(
-                    str(window),
-                    (window % per_row) * step + size / 2,
-                    (window // per_row) * step + size / 2,
-                    "#000000",
-                    font,
-                )
+                left, top = tile_origin(window, per_row, step)
+                label = self.tile_labels.add(str(window), left + size / 2, top + size / 2, "#000000", font)
                 label.set_box(self.brush("#FFFFFF", alpha=200))
         self.tile_labels.end()
         self.overview_panel.set_extent(-gap, -gap, per_row * step + gap, per_column * step + gap)
@@ -293,15 +272,9 @@ class MaskView(FigureView):
         per_row = self.context.geometry.windows_per_row
         window = self.context.window
         pad = self._gap(size) / 3
+        left, top = tile_origin(window, per_row, step)
         self.tile_selection.setVisible(True)
-        self.tile_selection.setRect(
-            QtCore.QRectF(
-                (window % per_row) * step - pad,
-                (window // per_row) * step - pad,
-                size + 2 * pad,
-                size + 2 * pad,
-            )
-        )
+        self.tile_selection.setRect(QtCore.QRectF(left - pad, top - pad, size + 2 * pad, size + 2 * pad))
         self.tile_selection.setPen(self.pen(self.theme.accent, self.theme.thick_width))
 
     def _note(self) -> str:
@@ -331,14 +304,9 @@ class MaskView(FigureView):
         if self._masks is None or self.context is None:
             return None
         size = self._masks.shape[-1]
-        step = size + self._gap(size)
         geometry = self.context.geometry
-        column, row = int(x // step), int(y // step)
-        if x < 0 or y < 0 or column >= geometry.windows_per_row or row >= geometry.windows_per_column:
-            return None
-        if x - column * step >= size or y - row * step >= size:
-            return None
-        return row * geometry.windows_per_row + column
+        step = size + self._gap(size)
+        return tile_at(x, y, size, step, geometry.windows_per_row, geometry.windows_per_column)
 
     def pick_window_at(self, x: float, y: float) -> None:
         """Emit windowPicked for the small multiple at (x, y) of the overview."""
@@ -366,9 +334,10 @@ class MaskView(FigureView):
         if point is None:
             return None
         size = self._masks.shape[-1]
-        i, j = int(np.floor(point.y())), int(np.floor(point.x()))
-        if not (0 <= i < size and 0 <= j < size):
+        slots = cell_at(point.x(), point.y(), 1, size, size)
+        if slots is None:
             return None
+        i, j = slots
         assert self.context is not None
         regions = self._regions[self.context.window]
         value = self._masks[self.context.window, i, j]

@@ -9,18 +9,18 @@ from explorer.palette import MERGE_COLORS, text_color_on
 from swin_model.windows import MERGE_OFFSETS
 
 from .base import FigureView, PhotoLayer
-from .drawing import (
+from .cells import cell_at, value_rects
+from .items import (
     Cells,
     CrispPathItem,
-    LruCache,
     Panel,
     ScaledLabels,
     WrappedText,
     cells_in_path,
     grid_path,
     make_path_item,
-    value_rects,
 )
+from .text_pool import LruCache
 
 __all__ = ["MergingView"]
 
@@ -261,11 +261,10 @@ class MergingView(FigureView):
         point = self.panel.view_point(scene_pos)
         if point is None or self.context is None or not self.has_merging():
             return None
-        stride = self.context.geometry.stride
-        row, col = int(point.y() // stride), int(point.x() // stride)
-        rows, cols = self._order_shape
-        if not (point.x() >= 0 and point.y() >= 0 and row < rows and col < cols):
+        token = cell_at(point.x(), point.y(), self.context.geometry.stride, *self._order_shape)
+        if token is None:
             return None
+        row, col = token
         index = MERGE_OFFSETS.index((row % 2, col % 2))
         return f"token ({row}, {col}) → x{index} of the group that becomes token ({row // 2}, {col // 2})"
 
@@ -274,6 +273,6 @@ class MergingView(FigureView):
         if point is None or self.context is None:
             return
         geometry = self.context.geometry
-        row, col = int(point.y() // geometry.stride), int(point.x() // geometry.stride)
-        if point.x() >= 0 and point.y() >= 0 and row < geometry.height and col < geometry.width:
-            self.queryPicked.emit(row, col)
+        token = cell_at(point.x(), point.y(), geometry.stride, geometry.height, geometry.width)
+        if token is not None:
+            self.queryPicked.emit(*token)

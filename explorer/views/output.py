@@ -9,6 +9,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from explorer.labels import class_label, imagenet_labels
+from explorer.numbers import si
 from explorer.state import ExplorerState, InferenceResult
 
 __all__ = ["UNTRAINED_TEXT", "OutputView"]
@@ -26,10 +27,6 @@ _BADGE_STYLES = {
     "waiting": "background:#3a3a3a; color:#dddddd; border-radius:4px; padding:4px;",
 }
 _MESSAGE_STYLE = "background:#5c1a1a; color:#ffd7d7; border-radius:4px; padding:4px;"
-
-
-def _giga(value: int) -> str:
-    return f"{value / 1e9:.2f} G"
 
 
 class OutputView(QtWidgets.QWidget):
@@ -218,7 +215,7 @@ class OutputView(QtWidgets.QWidget):
         run = f"Model run: {result.elapsed_seconds:.2f} s."
         if result.measured_macs is not None:
             run += (
-                f" Measured {_giga(result.measured_macs)} MACs "
+                f" Measured {si(result.measured_macs, unit='G', space=True)} MACs "
                 "(matrix products and convolutions, torch FlopCounterMode)."
             )
         else:
@@ -226,7 +223,7 @@ class OutputView(QtWidgets.QWidget):
 
             run += (
                 f" MACs not measured: the counting pass is skipped above "
-                f"{_giga(MEASURE_MACS_LIMIT)} MACs; the cost view has the analytic count."
+                f"{si(MEASURE_MACS_LIMIT, unit='G', space=True)} MACs; the cost view has the analytic count."
             )
         lines.append(run)
         return "\n".join(lines)

@@ -7,7 +7,8 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 from swin_model.windows import patch_grid
 
 from .base import FigureView, PhotoLayer
-from .drawing import Panel, grid_path, make_path_item
+from .cells import cell_at
+from .items import Panel, grid_path, make_path_item
 
 __all__ = ["PatchesView"]
 
@@ -85,26 +86,22 @@ class PatchesView(FigureView):
     def patch_at(self, x: float, y: float) -> tuple[int, int] | None:
         """(row, col) of the patch under pixel (x, y), or None outside the grid."""
         assert self.context is not None
-        patch = self.context.config.patch_size
-        rows, cols = self.grid_shape()
-        row, col = int(y // patch), int(x // patch)
-        if 0 <= row < rows and 0 <= col < cols and x >= 0 and y >= 0:
-            return row, col
-        return None
+        return cell_at(x, y, self.context.config.patch_size, *self.grid_shape())
 
     def pick_at(self, x: float, y: float) -> None:
         """Emit queryPicked for the selected stage's token under pixel (x, y)."""
         assert self.context is not None
         geometry = self.context.geometry
-        row, col = int(y // geometry.stride), int(x // geometry.stride)
-        if x >= 0 and y >= 0 and row < geometry.height and col < geometry.width:
-            self.queryPicked.emit(row, col)
+        token = cell_at(x, y, geometry.stride, geometry.height, geometry.width)
+        if token is not None:
+            self.queryPicked.emit(*token)
 
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
         point = self.panel.view_point(scene_pos)
-        if point is None or self.patch_at(point.x(), point.y()) is None:
+        patch = None if point is None else self.patch_at(point.x(), point.y())
+        if point is None or patch is None:
             return None
-        row, col = self.patch_at(point.x(), point.y())  # type: ignore[misc]
+        row, col = patch
         _, cols = self.grid_shape()
         assert self.context is not None
         size = self.context.image_size

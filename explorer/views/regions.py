@@ -17,18 +17,9 @@ from swin_model.windows import (
 )
 
 from .base import FigureView, PhotoLayer
-from .drawing import (
-    LruCache,
-    Panel,
-    TextPool,
-    TextPoolCache,
-    boundary_path,
-    cells_in_path,
-    grid_path,
-    label_rectangles,
-    make_path_item,
-    value_paths,
-)
+from .cells import cell_at, centre_cells, label_rectangles, rect_centres
+from .items import Panel, boundary_path, cells_in_path, grid_path, make_path_item, value_paths
+from .text_pool import LruCache, TextPool, TextPoolCache
 from .windows_view import SHIFTED_WINDOW_COLOR
 
 __all__ = [
@@ -109,15 +100,11 @@ class RegionLayer:
         def write(pool: TextPool) -> None:
             font = self.view.qfont(self.view.theme.label_size, bold=True)
             edge = self.view.pen(self.view.theme.background, 1.0)
-            for row, col, height, width, number in rects:
-                colour = int(colours[row + height // 2, col + width // 2])
-                label = pool.add(
-                    text(int(number)),
-                    (col + width / 2) * scale,
-                    (row + height / 2) * scale,
-                    region_text_color(colour),
-                    font,
-                )
+            middles = centre_cells(rects)
+            places = rect_centres(rects, scale)
+            for number, (row, col), (x, y) in zip(rects[:, 4], middles, places, strict=True):
+                colour = int(colours[row, col])
+                label = pool.add(text(int(number)), x, y, region_text_color(colour), font)
                 label.set_box(self.view.brush(REGION_COLORS[colour]), edge)
 
         self.labels.show(key if key is not None else object(), write)
@@ -270,15 +257,12 @@ class RegionsView(FigureView):
             point = panel.view_point(scene_pos)
             if point is None:
                 continue
-            row, col = int(point.y() // geometry.stride), int(point.x() // geometry.stride)
-            if not (0 <= row < geometry.padded_height and 0 <= col < geometry.padded_width):
+            rows, cols = geometry.padded_height, geometry.padded_width
+            window, shift = geometry.window_size, context.shift
+            token = cell_at(point.x(), point.y(), geometry.stride, rows, cols)
+            if token is None:
                 return None
-            rows, cols, window, shift = (
-                geometry.padded_height,
-                geometry.padded_width,
-                geometry.window_size,
-                context.shift,
-            )
+            row, col = token
             if name == "rolled":
                 official = int(region_map(rows, cols, window, shift)[row, col])
                 lecture = int(official_to_lecture_region(np.int64(official))) if shift else 0

@@ -8,18 +8,9 @@ from pyqtgraph.Qt import QtCore
 from swin_model.windows import locate_token, reverse_cyclic_shift, window_index_map
 
 from .base import FigureView, PhotoLayer
-from .drawing import (
-    LruCache,
-    Panel,
-    TextPool,
-    TextPoolCache,
-    boundary_path,
-    cells_in_path,
-    grid_path,
-    label_rectangles,
-    make_path_item,
-    value_paths,
-)
+from .cells import cell_at, label_rectangles, rect_centres
+from .items import Panel, boundary_path, cells_in_path, grid_path, make_path_item, value_paths
+from .text_pool import LruCache, TextPool, TextPoolCache
 
 __all__ = ["SHIFTED_WINDOW_COLOR", "WindowsView"]
 
@@ -141,10 +132,8 @@ class WindowsView(FigureView):
         font = self.qfont(self.theme.small_size, bold=True)
         box = self.brush(self.theme.background, alpha=150)
         colour = self.theme.foreground if self.theme.name == "screen" else "#000000"
-        for row, col, height, width, index in pieces:
-            label = pool.add(
-                str(index), (col + width / 2) * stride, (row + height / 2) * stride, colour, font
-            )
+        for index, (x, y) in zip(pieces[:, 4], rect_centres(pieces, stride), strict=True):
+            label = pool.add(str(index), x, y, colour, font)
             label.set_box(box)
 
     def _title(self) -> str:
@@ -211,10 +200,7 @@ class WindowsView(FigureView):
         """(row, col) on the padded grid of the selected stage under pixel (x, y)."""
         assert self.context is not None
         geometry = self.context.geometry
-        row, col = int(y // geometry.stride), int(x // geometry.stride)
-        if x >= 0 and y >= 0 and row < geometry.padded_height and col < geometry.padded_width:
-            return row, col
-        return None
+        return cell_at(x, y, geometry.stride, geometry.padded_height, geometry.padded_width)
 
     def pick_at(self, x: float, y: float) -> None:
         """Emit windowPicked for the window (under the block's shift) at pixel (x, y)."""

@@ -1,86 +1,53 @@
-"""Vector drawing helpers shared by the figure views.
+"""Qt items of the figure views, built from the arrays of :mod:`explorer.views.cells`.
 
-Everything here turns arrays that :mod:`swin_model.windows` computed into Qt vector items
-(paths, rects, text); nothing here knows about windows, shifts or regions. Label maps are
-(rows, cols) integer arrays on a token grid; ``scale`` is the side of one cell in scene
-units (the stage's stride in pixels for views drawn over the photo).
+Paths (rectangles, grid lines, borders, hatching) are made from those (K, 4) arrays;
+:class:`CrispPathItem` paints axis-aligned cells without seams, :class:`Label` and
+:class:`ScaledLabels` write text, :class:`Panel` is a titled view box and
+:class:`WrappedText` rich text that wraps to its layout's width.
+
+Lifetimes: every child item is attached after construction (``setParentItem``,
+``ViewBox.addItem``, ``GraphicsLayout.addItem``), so each has exactly one C++ owner; and no
+class here overrides a Qt virtual that can run inside a C++ destructor (``resizeEvent``,
+``itemChange``, ``boundingRect``): size changes arrive through the ``geometryChanged``
+signal, which PySide disconnects before its exit clean-up. Only ``paint`` is overridden.
+
+Images are stored row-major (row, col, channel); pyqtgraph is told so here, once, before
+any view can draw (every view builds its panels from this module).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
 
+from .cells import boundary_segments, grid_segments, hatch_segments, value_rects
+
+pg.setConfigOptions(imageAxisOrder="row-major")
+
 __all__ = [
     "Cells",
     "CrispPathItem",
     "Label",
-    "LruCache",
     "Panel",
     "ScaledLabels",
-    "TextPool",
-    "TextPoolCache",
     "WrappedText",
     "boundary_path",
     "cells_in_path",
     "grid_path",
     "hatch_path",
-    "label_rectangles",
     "make_path_item",
     "rect_path",
+    "segments_path",
     "value_paths",
-    "value_rects",
 ]
 
 _RECT_CONNECT = np.array([1, 1, 1, 1, 0], dtype=np.int32)
 
 
-def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Horizontal runs of equal values in a 2-D array: (row, start, end, value) arrays,
-    ``end`` exclusive, row-major order."""
-    height, width = values.shape
-    starts_mask = np.ones((height, width), dtype=bool)
-    starts_mask[:, 1:] = values[:, 1:] != values[:, :-1]
-    rows, starts = np.nonzero(starts_mask)
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:]
-    ends[-1] = width
-    row_changes = np.nonzero(rows[1:] != rows[:-1])[0]
-    ends[row_changes] = width
-    return rows, starts, ends, values[rows, starts]
-
-
-def label_rectangles(labels: np.ndarray) -> np.ndarray:
-    """Cover a (rows, cols) label map with rectangles of equal labels.
-
-    Returns an int64 array (K, 5) of (row, col, height, width, label): horizontal runs of
-    equal labels, merged downwards while the run below has the same columns and label.
-    Every cell is covered by exactly one rectangle.
-    """
-    labels = np.asarray(labels)
-    if labels.size == 0:
-        return np.zeros((0, 5), dtype=np.int64)
-    rows, starts, ends, values = _runs(labels)
-    order = np.lexsort((rows, values, ends, starts))
-    rows, starts, ends, values = rows[order], starts[order], ends[order], values[order]
-    continues = np.zeros(len(rows), dtype=bool)
-    continues[1:] = (
-        (starts[1:] == starts[:-1])
-        & (ends[1:] == ends[:-1])
-        & (values[1:] == values[:-1])
-        & (rows[1:] == rows[:-1] + 1)
-    )
-    first = np.nonzero(~continues)[0]
-    heights = np.diff(np.append(first, len(rows)))
-    return np.stack(
-        [rows[first], starts[first], heights, ends[first] - starts[first], values[first].astype(np.int64)],
-        axis=1,
-    ).astype(np.int64)
+# --- paths -------------------------------------------------------------------------------------
 
 
 def rect_path(rects: np.ndarray) -> QtGui.QPainterPath:
@@ -95,75 +62,28 @@ def rect_path(rects: np.ndarray) -> QtGui.QPainterPath:
     return pg.arrayToQPath(xs, ys, connect=np.tile(_RECT_CONNECT, len(rects)), finiteCheck=False)
 
 
-def value_rects(
-    labels: np.ndarray, scale: float, offset: tuple[float, float] = (0.0, 0.0), skip: Iterable[int] = ()
-) -> dict[int, np.ndarray]:
-    """Per label value, the (K, 4) rectangles (x, y, width, height) covering that value's
-    cells, cell (r, c) at ``offset + (c, r) * scale``. Values in ``skip`` are left out."""
-    rects = label_rectangles(labels)
-    skipped = set(skip)
-    by_value = {}
-    for value in np.unique(rects[:, 4]):
-        if int(value) in skipped:
-            continue
-        chosen = rects[rects[:, 4] == value]
-        by_value[int(value)] = np.stack(
-            [
-                offset[0] + chosen[:, 1] * scale,
-                offset[1] + chosen[:, 0] * scale,
-                chosen[:, 3] * scale,
-                chosen[:, 2] * scale,
-            ],
-            axis=1,
-        )
-    return by_value
+def segments_path(segments: np.ndarray) -> QtGui.QPainterPath:
+    """One path of separate line segments; ``segments`` is (K, 4) of (x0, y0, x1, y1)."""
+    segments = np.asarray(segments, dtype=np.float64).reshape(-1, 4)
+    if len(segments) == 0:
+        return QtGui.QPainterPath()
+    xs = segments[:, [0, 2]].ravel()
+    ys = segments[:, [1, 3]].ravel()
+    return pg.arrayToQPath(xs, ys, connect="pairs", finiteCheck=False)
 
 
 def value_paths(
     labels: np.ndarray, scale: float, offset: tuple[float, float] = (0.0, 0.0), skip: Iterable[int] = ()
 ) -> dict[int, QtGui.QPainterPath]:
-    """One path per label value covering that value's cells (see :func:`value_rects`)."""
+    """One path per label value covering that value's cells (see :func:`cells.value_rects`)."""
     return {value: rect_path(xywh) for value, xywh in value_rects(labels, scale, offset, skip).items()}
-
-
-def _segments_path(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> QtGui.QPainterPath:
-    xs = np.stack([x0, x1], axis=1).ravel().astype(np.float64)
-    ys = np.stack([y0, y1], axis=1).ravel().astype(np.float64)
-    if len(xs) == 0:
-        return QtGui.QPainterPath()
-    return pg.arrayToQPath(xs, ys, connect="pairs", finiteCheck=False)
 
 
 def grid_path(
     rows: int, cols: int, step_rows: int, step_cols: int, scale: float, outline: bool = True
 ) -> QtGui.QPainterPath:
-    """Lines every ``step`` cells across a ``rows x cols`` grid of cells of side ``scale``
-    (with the outer border when ``outline``)."""
-    first = 0 if outline else 1
-    col_lines = np.arange(first * step_cols, cols + (1 if outline else 0), step_cols)
-    row_lines = np.arange(first * step_rows, rows + (1 if outline else 0), step_rows)
-    if outline:
-        col_lines = np.unique(np.append(col_lines, cols))
-        row_lines = np.unique(np.append(row_lines, rows))
-    else:
-        col_lines = col_lines[col_lines < cols]
-        row_lines = row_lines[row_lines < rows]
-    width, height = cols * scale, rows * scale
-    x0 = np.concatenate([col_lines * scale, np.zeros(len(row_lines))])
-    x1 = np.concatenate([col_lines * scale, np.full(len(row_lines), width)])
-    y0 = np.concatenate([np.zeros(len(col_lines)), row_lines * scale])
-    y1 = np.concatenate([np.full(len(col_lines), height), row_lines * scale])
-    return _segments_path(x0, y0, x1, y1)
-
-
-def _true_runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runs of True along axis 1 of a 2-D bool array: (line, start, end) arrays."""
-    padded = np.zeros((flags.shape[0], flags.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = flags
-    steps = np.diff(padded, axis=1)
-    line_start, start = np.nonzero(steps == 1)
-    _, end = np.nonzero(steps == -1)
-    return line_start, start, end
+    """The lines of :func:`cells.grid_segments` as one path."""
+    return segments_path(grid_segments(rows, cols, step_rows, step_cols, scale, outline))
 
 
 def boundary_path(
@@ -173,56 +93,14 @@ def boundary_path(
     outline: bool = False,
     ignore: int | None = None,
 ) -> QtGui.QPainterPath:
-    """Line segments between neighbouring cells of different labels (merged along each line),
-    plus the outer border of the map when ``outline``. Cells labelled ``ignore`` draw no
-    border with anything."""
-    labels = np.asarray(labels)
-    height, width = labels.shape
-    vertical = labels[:, 1:] != labels[:, :-1]
-    horizontal = labels[1:, :] != labels[:-1, :]
-    if ignore is not None:
-        vertical &= (labels[:, 1:] != ignore) & (labels[:, :-1] != ignore)
-        horizontal &= (labels[1:, :] != ignore) & (labels[:-1, :] != ignore)
-    # vertical lines between columns c and c+1
-    column, row_start, row_end = _true_runs(vertical.T)
-    vx = (column + 1) * scale
-    # horizontal lines between rows r and r+1
-    row, col_start, col_end = _true_runs(horizontal)
-    hy = (row + 1) * scale
-    x0 = np.concatenate([vx, col_start * scale])
-    x1 = np.concatenate([vx, col_end * scale])
-    y0 = np.concatenate([row_start * scale, hy])
-    y1 = np.concatenate([row_end * scale, hy])
-    if outline:
-        w, h = width * scale, height * scale
-        x0 = np.concatenate([x0, [0, w, w, 0]])
-        y0 = np.concatenate([y0, [0, 0, h, h]])
-        x1 = np.concatenate([x1, [w, w, 0, 0]])
-        y1 = np.concatenate([y1, [0, h, h, 0]])
-    return _segments_path(x0 + offset[0], y0 + offset[1], x1 + offset[0], y1 + offset[1])
+    """The borders of :func:`cells.boundary_segments` as one path."""
+    return segments_path(boundary_segments(labels, scale, offset, outline, ignore))
 
 
 def hatch_path(rects: np.ndarray, spacing: float) -> QtGui.QPainterPath:
-    """45-degree hatching lines clipped to each rectangle of ``rects`` (K, 4) = (x, y, w, h).
-    Drawn as plain line segments, so the hatch stays vector in SVG and PDF."""
-    x0s, y0s, x1s, y1s = [], [], [], []
-    for x, y, w, h in np.asarray(rects, dtype=np.float64).reshape(-1, 4):
-        if w <= 0 or h <= 0:
-            continue
-        # lines x + y = k, k from the rectangle's top-left to bottom-right corner
-        ks = np.arange(np.ceil((x + y) / spacing) * spacing, x + w + y + h, spacing)
-        start_x = np.clip(ks - y, x, x + w)
-        start_y = ks - start_x
-        end_x = np.clip(ks - (y + h), x, x + w)
-        end_y = ks - end_x
-        keep = (start_y <= y + h) & (end_y >= y)
-        x0s.append(start_x[keep])
-        y0s.append(start_y[keep])
-        x1s.append(end_x[keep])
-        y1s.append(end_y[keep])
-    if not x0s:
-        return QtGui.QPainterPath()
-    return _segments_path(np.concatenate(x0s), np.concatenate(y0s), np.concatenate(x1s), np.concatenate(y1s))
+    """The hatching of :func:`cells.hatch_segments` as one path: plain line segments, so
+    the hatch stays vector in SVG and PDF."""
+    return segments_path(hatch_segments(rects, spacing))
 
 
 def cells_in_path(
@@ -240,6 +118,9 @@ def cells_in_path(
             x = offset[0] + (col + 0.5) * scale
             inside[row, col] = path.contains(QtCore.QPointF(x, y))
     return inside
+
+
+# --- items -------------------------------------------------------------------------------------
 
 
 class Cells:
@@ -328,7 +209,8 @@ class Label(QtWidgets.QGraphicsRectItem):
         self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
         self.setBrush(QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
-        self.text_item = QtWidgets.QGraphicsSimpleTextItem(self)
+        self.text_item = QtWidgets.QGraphicsSimpleTextItem()
+        self.text_item.setParentItem(self)
         self._layout: tuple[object, ...] | None = None
         self._text = ""
 
@@ -369,119 +251,6 @@ class Label(QtWidgets.QGraphicsRectItem):
 
     def font(self) -> QtGui.QFont:
         return self.text_item.font()
-
-
-class TextPool:
-    """Reusable labels in one view box: a redraw reuses the labels it drew last time
-    (unchanged ones cost nothing) and hides the rest."""
-
-    def __init__(self, viewbox: pg.ViewBox, z: float = 30.0) -> None:
-        self._viewbox = viewbox
-        self._z = z
-        self._items: list[Label] = []
-        self._used = 0
-
-    def begin(self) -> None:
-        self._used = 0
-
-    def add(
-        self,
-        text: str,
-        x: float,
-        y: float,
-        color: str,
-        font: QtGui.QFont,
-        anchor: tuple[float, float] = (0.5, 0.5),
-        angle: float = 0.0,
-    ) -> Label:
-        if self._used == len(self._items):
-            item = Label()
-            item.setZValue(self._z)
-            self._viewbox.addItem(item, ignoreBounds=True)
-            self._items.append(item)
-        item = self._items[self._used]
-        self._used += 1
-        item.configure(text, color, font, anchor, angle)
-        item.setPos(x, y)
-        item.setVisible(True)
-        return item
-
-    def end(self) -> None:
-        for item in self._items[self._used :]:
-            if item.isVisible():
-                item.setVisible(False)
-
-    def visible(self) -> list[Label]:
-        return self._items[: self._used]
-
-    def set_shown(self, shown: bool) -> None:
-        """Show or hide every label this pool drew last."""
-        for item in self._items[: self._used]:
-            item.setVisible(shown)
-
-
-class LruCache(OrderedDict):
-    """A dict that forgets its least recently used entries beyond ``capacity``."""
-
-    def __init__(self, capacity: int) -> None:
-        super().__init__()
-        self.capacity = capacity
-
-    def fetch(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        """The value for ``key``, computed (and remembered) on a miss."""
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = self[key] = compute()
-        while len(self) > self.capacity:
-            self.popitem(last=False)
-        return value
-
-
-class TextPoolCache:
-    """One label pool per key, so that going back to a recent state only toggles
-    visibility instead of rewriting every label."""
-
-    def __init__(self, viewbox: pg.ViewBox, capacity: int = 3, z: float = 30.0) -> None:
-        self._viewbox = viewbox
-        self._z = z
-        self._capacity = capacity
-        self._pools: OrderedDict[Hashable, TextPool] = OrderedDict()
-        self._spare: list[TextPool] = []
-        self.current: TextPool | None = None
-
-    def show(self, key: Hashable, draw: Callable[[TextPool], None]) -> TextPool:
-        """Show the labels of ``key``; ``draw(pool)`` fills a pool on a miss (between
-        ``begin`` and ``end``, which this calls)."""
-        pool = self._pools.get(key)
-        if pool is None:
-            pool = self._spare.pop() if self._spare else TextPool(self._viewbox, self._z)
-            pool.begin()
-            draw(pool)
-            pool.end()
-            self._pools[key] = pool
-            while len(self._pools) > self._capacity:
-                _, evicted = self._pools.popitem(last=False)
-                evicted.set_shown(False)
-                self._spare.append(evicted)
-        self._pools.move_to_end(key)
-        if pool is not self.current:
-            if self.current is not None:
-                self.current.set_shown(False)
-            pool.set_shown(True)
-            self.current = pool
-        return pool
-
-    def clear(self) -> None:
-        """Forget every pool (after a theme change)."""
-        for pool in self._pools.values():
-            pool.set_shown(False)
-            self._spare.append(pool)
-        self._pools.clear()
-        self.current = None
-
-    def visible(self) -> list[Label]:
-        return self.current.visible() if self.current is not None else []
 
 
 class Panel:
@@ -528,22 +297,28 @@ class Panel:
         return self.viewbox.mapSceneToView(scene_pos)
 
 
-class WrappedText(pg.GraphicsWidget):
+class WrappedText(QtWidgets.QGraphicsWidget):
     """Rich text in a graphics layout that wraps to the width the layout gives it (a
-    LabelItem would instead force the layout as wide as its longest line)."""
+    LabelItem would instead force the layout as wide as its longest line).
+
+    A plain QGraphicsWidget (no pyqtgraph overrides of ``boundingRect``/``shape``), which
+    follows its width through ``geometryChanged`` rather than a ``resizeEvent`` override."""
 
     def __init__(self, centered: bool = False) -> None:
         super().__init__()
         self.centered = centered
-        self.item = QtWidgets.QGraphicsTextItem(self)
+        self._content: tuple[str, str, float] | None = None
+        self.item = QtWidgets.QGraphicsTextItem()
+        self.item.setParentItem(self)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(60)
+        self.geometryChanged.connect(self._geometry_changed)
 
     def set_html(self, html: str, color: str, point_size: float) -> None:
         """Show ``html``; font and colour are only reset when they change, because each
         reset lays the whole text out again."""
         content = (html, color, point_size)
-        previous = getattr(self, "_content", None)
+        previous = self._content
         if content == previous:
             return
         self._content = content
@@ -562,7 +337,7 @@ class WrappedText(pg.GraphicsWidget):
     def plain_text(self) -> str:
         return self.item.toPlainText()
 
-    def resizeEvent(self, event: QtWidgets.QGraphicsSceneResizeEvent) -> None:
+    def _geometry_changed(self) -> None:
         if abs(self.size().width() - self.item.textWidth()) > 0.5:
             self._fit()
 
