@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from .model import SwinTransformer
 
 __all__ = [
+    "ATTENTION_PARTS",
     "BLOCK_PARTS",
+    "MLP_PART",
     "REPORT_PARTS",
     "BlockCost",
     "CostReport",
@@ -38,11 +40,14 @@ __all__ = [
     "stage_params",
 ]
 
-BLOCK_PARTS: tuple[str, ...] = ("norm1", "qkv", "qk", "av", "proj", "norm2", "mlp")
+BLOCK_PARTS: tuple[str, ...] = ("norm1", "qkv", "qk", "av", "proj", "norm2", "mlp")  # MLP_PART last
 """Keys of :attr:`BlockCost.parts`, in forward order."""
 
 ATTENTION_PARTS: tuple[str, ...] = ("qkv", "qk", "av", "proj")
 """The parts of a block that make up (S)W-MSA."""
+
+MLP_PART = "mlp"
+"""The part of a block that is its MLP (fc1, GELU, fc2)."""
 
 REPORT_PARTS: tuple[str, ...] = ("patch_embed", *BLOCK_PARTS, "merging", "final_norm", "head")
 """Keys of :meth:`CostReport.by_part`, in forward order."""
@@ -158,8 +163,14 @@ class CostReport:
         what a FLOP counter such as FlopCounterMode sees, halved."""
         by_part = self.by_part()
         merging_reduction = sum(stage.merging_reduction for stage in self.stages)
-        return (self.patch_embed_proj + sum(by_part[name] for name in (*ATTENTION_PARTS, "mlp"))
-                + merging_reduction + self.head)
+        return (self.patch_embed_proj + self.attention_macs + by_part[MLP_PART] + merging_reduction
+                + self.head)
+
+    @property
+    def attention_macs(self) -> int:
+        """The MACs of every (S)W-MSA of the network (:data:`ATTENTION_PARTS`)."""
+        by_part = self.by_part()
+        return sum(by_part[name] for name in ATTENTION_PARTS)
 
     def by_part(self) -> dict[str, int]:
         """MACs summed over the whole network per kind of operation, keyed by

@@ -23,7 +23,7 @@ from explorer.palette import MASK_COLORS, MERGE_COLORS, REGION_COLORS, THEMES
 from explorer.state import ExplorerState, InferenceResult, model_config
 from explorer.views.base import FigureView
 from explorer.views.cells import label_rectangles
-from explorer.views.cost import MLP_PART, CostView, attention_macs
+from explorer.views.cost import CostView
 from explorer.views.items import (
     CrispPathItem,
     WrappedText,
@@ -35,7 +35,7 @@ from explorer.views.items import (
 from explorer.views.regions import RegionsView
 from explorer.views.windows_view import WindowsView
 from swin_model import preset
-from swin_model.flops import ATTENTION_PARTS, REPORT_PARTS, count_macs
+from swin_model.flops import ATTENTION_PARTS, MLP_PART, REPORT_PARTS, count_macs
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,7 @@ def test_cost_view_takes_its_parts_from_the_cost_model(qtbot):
     report = count_macs(preset("swin-t", img_size=230, window_size=7), 230, 230)
     attention = sum(block.attention for block in report.blocks)
     mlp = sum(block.parts["mlp"] for block in report.blocks)
-    assert attention_macs(report) == attention
+    assert report.attention_macs == attention
     totals = view.totals_text()
     assert f"(S)W-MSA {attention / 1e9:.3f} G" in totals
     assert f"MLP {mlp / 1e9:.3f} G" in totals

@@ -13,12 +13,12 @@ from explorer.numbers import si
 from explorer.palette import MSA_COLOR, WMSA_COLOR
 from explorer.resolved import model_label
 from swin_model import SwinConfig
-from swin_model.flops import ATTENTION_PARTS, CostReport, StageCost, count_macs
+from swin_model.flops import MLP_PART, CostReport, StageCost, count_macs
 
 from .base import FigureView, result_matches
 from .items import WrappedText
 
-__all__ = ["CostView", "attention_macs", "cost_report", "msa_formula", "wmsa_formula"]
+__all__ = ["CostView", "cost_report", "msa_formula", "wmsa_formula"]
 
 TICK_SIZES = (112, 224, 384, 512, 640, 768, 896, 1024)
 
@@ -42,17 +42,6 @@ def _two_lines(formula: str) -> str:
 
 _giga = partial(si, digits=3, unit="G", space=True)
 """MACs in G with three decimals: "4.494 G"."""
-
-MLP_PART = "mlp"
-"""The part of :meth:`CostReport.by_part` that the totals show beside the attention parts
-(:data:`swin_model.flops.ATTENTION_PARTS`)."""
-
-
-def attention_macs(report: CostReport) -> int:
-    """MACs of every (S)W-MSA of ``report``: its parts named in
-    :data:`swin_model.flops.ATTENTION_PARTS`."""
-    by_part = report.by_part()
-    return sum(by_part[name] for name in ATTENTION_PARTS)
 
 
 @lru_cache(maxsize=32)
@@ -246,7 +235,7 @@ class CostView(FigureView):
             f"<b>{context.caption_parts(block=False)[0]}, {report.img_height}×{report.img_width}:</b> "
             f"total <b>{_giga(report.total)} MACs</b> = {_giga(report.flops)} FLOPs · "
             f"<b>{si(report.params, unit='M', space=True)}</b> parameters",
-            f"(S)W-MSA {_giga(attention_macs(report))} · MLP {_giga(by_part[MLP_PART])} · "
+            f"(S)W-MSA {_giga(report.attention_macs)} · MLP {_giga(by_part[MLP_PART])} · "
             f"convolutions + matrix products {_giga(report.matmul_macs)}",
         ]
         result = self.result
