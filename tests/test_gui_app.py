@@ -14,6 +14,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer import MainWindow
+from explorer.figures import FIGURE_NAMES, tab_figures
 from explorer.inference import ModelCache, run_inference
 from explorer.settings import open_settings, recent_files
 from explorer.state import InferenceResult
@@ -110,9 +111,11 @@ def test_first_run_fills_the_window(window: MainWindow) -> None:
     assert "Untrained weights" in window.output_view.badge_text()
     assert window.last_result is not None and window.last_result.state == window.state
     assert not window.findChild(QtWidgets.QProgressBar, "busyIndicator").isVisible()
-    for name in ("patches", "windows", "regions", "cyclic-shift", "mask", "attention", "merging", "cost"):
-        assert name in window.views
-    assert window.tabs.count() == 7
+    assert tuple(window.views) == FIGURE_NAMES
+    tabs = tab_figures()
+    assert [window.tabs.tabText(index) for index in range(window.tabs.count())] == [s.title for s in tabs]
+    assert [window.tabs.widget(index) for index in range(window.tabs.count())] == \
+        [window.views[spec.name] for spec in tabs]
     assert window.cost_dock.widget() is window.views["cost"]
     window.tabs.setCurrentWidget(window.views["attention"])  # background tabs draw when shown
     assert window.views["attention"].is_showing_result()
@@ -123,15 +126,17 @@ def test_first_run_fills_the_window(window: MainWindow) -> None:
 def test_shortcuts_reach_the_controls(window: MainWindow) -> None:
     actions = {action.shortcut().toString(): action for action in window.actions()
                if not action.shortcut().isEmpty()}
-    for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+L", "Ctrl+Q", "F5", "Ctrl+Shift+W", "Alt+3", "Ctrl+6"):
+    attention = next(index for index, spec in enumerate(tab_figures()) if spec.name == "attention")
+    tab_key = f"Ctrl+{attention + 1}"
+    for keys in ("Ctrl+O", "Ctrl+V", "Ctrl+L", "Ctrl+Q", "F5", "Ctrl+Shift+W", "Alt+3", tab_key):
         assert keys in actions, keys
     shifted = window.state.shifted
     actions["Ctrl+Shift+W"].trigger()
     assert window.state.shifted is not shifted and window.control("shiftCheck").isChecked() is not shifted
     actions["Alt+3"].trigger()
     assert window.state.stage == 2
-    actions["Ctrl+6"].trigger()
-    assert window.tabs.currentIndex() == 5
+    actions[tab_key].trigger()
+    assert window.current_view() is window.views["attention"]
 
 
 def test_missing_start_image_falls_back_to_the_bundled_photo(qtbot, settings_file: Path,
