@@ -114,7 +114,7 @@ def build_actions(window: MainWindow) -> WindowActions:
     view_menu = bar.addMenu("&View")
     for index, spec in enumerate(tab_figures()):
         add(view_menu, spec.title, _drop_checked(partial(window.tabs.setCurrentIndex, index)),
-            f"Ctrl+{index + 1}", name=f"showFigure:{spec.name}")
+            f"Ctrl+{index + 1}" if index < 9 else None, name=f"showFigure:{spec.name}")
     view_menu.addSeparator()
     for dock in (window.controls_dock, window.output_dock, window.cost_dock):
         view_menu.addAction(dock.toggleViewAction())
