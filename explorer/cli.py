@@ -18,6 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from explorer.cli_weights import (
+    add_weights_option,
+    add_weights_parser,
+    checkpoint_for_weights,
+    config_for_weights,
+    run_weights,
+)
 from explorer.figures import FIGURE_NAMES, animated_figures
 from explorer.numbers import si
 from explorer.state import MAX_IMAGE_SIZE as MAX_IMG_SIZE
@@ -107,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python main.py`` with its ``export`` and ``flops`` subcommands."""
     formatter = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog=PROG, description=DESCRIPTION, formatter_class=formatter)
-    commands = parser.add_subparsers(dest="command", metavar="{export,flops}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{export,flops,weights}", parser_class=_Parser)
     models = ", ".join(MODEL_NAMES)
 
     export = commands.add_parser("export", help="write figures for an image without opening a window",
@@ -120,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"preset with random weights seeded with 0: {models} (default swin-t)")
     source.add_argument("--checkpoint", metavar="PATH",
                         help="weights to load: official .pth, timm or Hugging Face safetensors")
+    add_weights_option(source)
     _add_config_options(export)
     export.add_argument("--stage", metavar="S", type=_positive_int, default=1,
                         help="stage, 1-based (1-4 for the presets; default 1)")
@@ -155,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(flops)
     flops.add_argument("--json", action="store_true",
                        help="print one JSON object (total_macs, total_flops, params, stages) instead")
+    add_weights_option(flops)
+    add_weights_parser(commands)
     return parser
 
 
@@ -181,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_flops(args)
         if args.command == "export":
             return _run_export(args)
+        if args.command == "weights":
+            return run_weights(args)
         parser.print_help()
         return EXIT_OK
     except CliError as error:
@@ -201,6 +213,8 @@ def _config(args: argparse.Namespace) -> Any:
     from swin_model.config import preset
 
     _check_sizes(args)
+    if getattr(args, "weights", None):
+        return config_for_weights(args)
     if args.window_size is None:
         args.window_size = DEFAULT_WINDOW_SIZE
     try:
@@ -366,6 +380,9 @@ def _progress(done: int, total: int, name: str) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from explorer import export as figure_export
 
+    if args.weights:
+        args.checkpoint = checkpoint_for_weights(args.weights)
+
     try:
         formats = figure_export.parse_formats(args.format)
     except ValueError as error:
@@ -410,7 +427,7 @@ def _run_export(args: argparse.Namespace) -> int:
         written = figure_export.export_all(views, args.out, formats, args.scale, args.caption,
                                            progress=_progress)
         for spec in animated_figures(figures) if args.frames else ():
-            folder = args.out / f"{spec.name}-frames"
+            folder = args.out / figure_export.frames_folder_name(spec.name)
             frames = figure_export.export_shift_frames(views[spec.name], folder, args.scale, args.caption)
             written.extend(frames)
             print(f"[frames] {len(frames)} PNG frames in {folder}", file=sys.stderr, flush=True)

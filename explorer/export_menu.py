@@ -181,7 +181,7 @@ class ExportActions(QObject):
     def export_shift_gif(self, path: str | os.PathLike[str] | None = None) -> Path | None:
         """Write the cyclic shift as an animated GIF to ``path`` (a dialog when None)."""
         if path is None:
-            path = self._ask_save_path(f"{self.animated.name}.gif",
+            path = self._ask_save_path(figure_export.animation_file_name(self.animated.name),
                                        f"Export {self.animated.title.lower()} as GIF",
                                        "GIF animation (*.gif)")
             if path is None:

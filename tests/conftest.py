@@ -72,27 +72,27 @@ def _release_qt_objects_between_tests() -> Iterator[None]:
     app.processEvents()
 
 
-def _top_level_widgets() -> list[object]:
-    """Parentless widgets whose C++ object is alive (empty when Qt is not in use)."""
+def _top_level_widgets() -> dict[int, object]:
+    """Parentless widgets whose C++ object is alive, by C++ address (a widget that Python
+    does not reference gets a new wrapper on each call, so wrappers cannot be compared)."""
     if "PySide6.QtWidgets" not in sys.modules:
-        return []
+        return {}
     from PySide6 import QtWidgets
+    from shiboken6 import Shiboken
 
     if QtWidgets.QApplication.instance() is None:
-        return []
-    return [widget for widget in QtWidgets.QApplication.topLevelWidgets() if widget.parent() is None]
+        return {}
+    return {Shiboken.getCppPointer(widget)[0]: widget for widget in QtWidgets.QApplication.topLevelWidgets()
+            if widget.parent() is None}
 
 
 @pytest.fixture(autouse=True)
 def _no_widget_outlives_its_test() -> Iterator[None]:
     """Fail a test that leaves a top-level widget alive once its references are gone."""
-    before = {id(widget) for widget in _top_level_widgets()}
+    before = set(_top_level_widgets())
     yield
     gc.collect()
-    leaked = [widget for widget in _top_level_widgets() if id(widget) not in before]
+    leaked = [widget for address, widget in _top_level_widgets().items() if address not in before]
     if leaked:
-        names = ", ".join(f"{type(widget).__name__}({widget.objectName()!r}, {[a.text() for a in widget.actions()]})" for widget in leaked)
-        for widget in leaked:
-            widget.close()
-            widget.deleteLater()
+        names = ", ".join(f"{type(widget).__name__}({widget.objectName()!r})" for widget in leaked)
         pytest.fail(f"top-level widgets left alive: {names}", pytrace=False)

@@ -10,15 +10,16 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer import export
+from explorer.export import atomic, rendering
 from explorer.inference import ModelCache, run_inference
 from explorer.state import ExplorerState, InferenceRequest
 from swin_model import windows
@@ -95,8 +96,18 @@ def result(settings_state, prepared):
     return answer
 
 
-@pytest.fixture(scope="module")
+def _dispose(views: Iterable[QtWidgets.QWidget]) -> None:
+    """Close and delete ``views`` now, not at a later turn of the event loop: no widget
+    (nor a parentless helper widget of pyqtgraph's menus) outlives its test."""
+    for view in views:
+        view.close()
+        view.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture
 def views(qapp, settings_state, prepared, result) -> Iterator[dict]:
+    """Every figure, laid out offscreen; new for each test (the model's result is shared)."""
     from explorer.figures import FIGURE_NAMES, build_figures
 
     built = build_figures(settings_state, prepared, result, theme="screen")
@@ -104,12 +115,11 @@ def views(qapp, settings_state, prepared, result) -> Iterator[dict]:
     for view in built.values():
         export.prepare_offscreen(view)
     yield built
-    for view in built.values():
-        view.close()
-        view.deleteLater()
+    _dispose(built.values())
+    built.clear()  # pytest keeps the dict until after teardown: let go of the views' menus now
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def svgs(views) -> dict[str, bytes]:
     return {name: export.render_svg(view) for name, view in views.items()}
 
@@ -278,7 +288,7 @@ def test_pdf_is_one_vector_page(views, tmp_path: Path) -> None:
 def test_slide_theme_is_white(views, settings_state, prepared, result) -> None:
     from explorer.figures import build_figures
 
-    slide = build_figures(settings_state, prepared, result, theme="slide")["regions"]
+    slide = build_figures(settings_state, prepared, result, theme="slide", names=("regions",))["regions"]
     export.prepare_offscreen(slide)
     try:
         corner_slide = _array(export.render_image(slide))[2, 2]
@@ -286,7 +296,7 @@ def test_slide_theme_is_white(views, settings_state, prepared, result) -> None:
         assert tuple(corner_slide) == (255, 255, 255)
         assert tuple(corner_screen) != (255, 255, 255)
     finally:
-        slide.close()
+        _dispose([slide])
 
 
 # --- the cyclic shift ------------------------------------------------------------------------
@@ -317,6 +327,26 @@ def test_shift_frames_are_numbered_pngs(views, tmp_path: Path) -> None:
 
 
 # --- many figures, clipboard ---------------------------------------------------------------
+
+def test_animation_files_follow_the_registry() -> None:
+    from explorer.figures import FIGURE_NAMES, animated_figures
+
+    animated = [spec.name for spec in animated_figures()]
+    assert animated, "the registry has an animated figure"
+    assert export.figure_file_names(iter(FIGURE_NAMES), ("png",)) == (
+        [f"{name}.png" for name in FIGURE_NAMES] + [export.animation_file_name(name) for name in animated])
+    assert export.figure_file_names(FIGURE_NAMES, ("svg",), with_gif=False) == [
+        f"{name}.svg" for name in FIGURE_NAMES]
+    still = [name for name in FIGURE_NAMES if name not in animated]
+    assert export.figure_file_names(still, ("svg", "pdf")) == [
+        f"{name}.{fmt}" for name in still for fmt in ("svg", "pdf")]
+    # the cyclic-shift names other modules import are those of the registry's animated figure
+    assert export.animation_file_name(animated[0]) == export.SHIFT_GIF_NAME
+    assert export.frames_folder_name(animated[0]) == export.SHIFT_FRAMES_DIR
+    # frame numbers are zero-padded to sort in order
+    assert export.frame_file_name(animated[0], 3, 4) == f"{animated[0]}-03.png"
+    assert export.frame_file_name(animated[0], 7, 120) == f"{animated[0]}-007.png"
+
 
 def test_export_all_writes_every_figure(views, tmp_path: Path) -> None:
     progress: list[tuple[int, int, str]] = []
@@ -363,7 +393,7 @@ def test_renderer_failure_becomes_export_error(views, tmp_path: Path, monkeypatc
     def broken(*_args, **_kwargs):
         raise RuntimeError("no paint engine")
 
-    monkeypatch.setattr(export, "render_svg", broken)
+    monkeypatch.setattr(rendering, "render_svg", broken)
     target = tmp_path / "mask.svg"
     with pytest.raises(export.ExportError) as caught:
         export.export_figure(views["mask"], target)
@@ -394,7 +424,7 @@ def test_full_disk_is_a_clear_error(views, tmp_path: Path, monkeypatch) -> None:
         def __exit__(self, *exc):
             self.stream.close()
 
-    monkeypatch.setattr(export.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
+    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, mode: FullDisk(real_fdopen(fd, mode)))
     target = tmp_path / "mask.png"
 
     def two_chunks():
@@ -462,13 +492,97 @@ def test_file_menu_has_the_export_actions(main_window) -> None:
     assert "exportCaption" in names and "exportScale4" in names
 
 
+def _png_pixels(path: Path) -> np.ndarray:
+    """The decoded RGB pixels of a PNG (or of one still image)."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _gif_frames(path: Path) -> list[tuple[np.ndarray, int | None]]:
+    """Each frame of a GIF as decoded RGB pixels, with its duration in milliseconds."""
+    frames = []
+    with Image.open(path) as gif:
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            frames.append((np.asarray(gif.convert("RGB")), gif.info.get("duration")))
+    return frames
+
+
+def _pixel_difference(a: np.ndarray, b: np.ndarray) -> str:
+    """"" when ``a`` and ``b`` are the same image, else how they differ."""
+    if a.shape != b.shape:
+        return f"size {a.shape[1]}x{a.shape[0]} != {b.shape[1]}x{b.shape[0]}"
+    differs = np.any(a != b, axis=-1)
+    if not differs.any():
+        return ""
+    rows, cols = np.nonzero(differs)
+    return (f"{int(differs.sum())} pixels differ (max {int(np.abs(a.astype(int) - b).max())}) in "
+            f"rows {rows.min()}-{rows.max()}, columns {cols.min()}-{cols.max()}")
+
+
+def _content_difference(gui: Path, cli: Path) -> str:
+    """"" when the GUI's file and the command line's show the same thing: identical SVG
+    bytes, PNGs with identical pixels, GIFs with identical frames and timing, PDFs with the
+    same document tree (see :func:`_canonical_pdf`)."""
+    suffix = gui.suffix
+    if suffix == ".svg":
+        return "" if gui.read_bytes() == cli.read_bytes() else "SVG bytes differ"
+    if suffix == ".png":
+        return _pixel_difference(_png_pixels(gui), _png_pixels(cli))
+    if suffix == ".gif":
+        gui_frames, cli_frames = _gif_frames(gui), _gif_frames(cli)
+        if len(gui_frames) != len(cli_frames):
+            return f"{len(gui_frames)} frames != {len(cli_frames)}"
+        for number, ((a, a_ms), (b, b_ms)) in enumerate(zip(gui_frames, cli_frames, strict=True), 1):
+            if a_ms != b_ms:
+                return f"frame {number} lasts {a_ms} ms != {b_ms} ms"
+            if difference := _pixel_difference(a, b):
+                return f"frame {number}: {difference}"
+        return ""
+    if suffix == ".pdf":
+        same = _canonical_pdf(gui.read_bytes()) == _canonical_pdf(cli.read_bytes())
+        return "" if same else "PDF documents differ"
+    return f"unexpected file type {suffix}"
+
+
+_PDF_STAMPS = re.compile(rb"/(?:CreationDate|ModDate) \(D:[^)]*\)|xmp:\w+Date=\"[^\"]*\""
+                         rb"|uuid:[0-9a-f-]+|/ID \[ <[0-9a-f]*> <[0-9a-f]*> \]|/[A-Z]{6}\+")
+_PDF_OBJECT = re.compile(rb"(?s)(\d+) 0 obj\s*(.*?)endobj")
+_PDF_REFERENCE = re.compile(rb"(\d+) 0 R\b")
+
+
+def _canonical_pdf(pdf: bytes) -> bytes:
+    """The document tree of a PDF from QPdfWriter, with every indirect reference replaced
+    by the object it names, and without what differs between two writes of the same page
+    in two processes: the time stamps, the random document ID, and the numbering of the
+    embedded font subsets (their order follows Qt's per-process hash seed)."""
+    data = _PDF_STAMPS.sub(b"#", pdf)
+    objects = {int(match[1]): match[2] for match in _PDF_OBJECT.finditer(data)}
+
+    def inline(text: bytes, seen: frozenset[int]) -> bytes:
+        def resolve(match: re.Match[bytes]) -> bytes:
+            number = int(match[1])
+            if number in seen:  # a /Parent pointing back up the tree
+                return b"<up>"
+            head, keyword, stream = objects[number].partition(b"stream")
+            return b"{" + inline(head, seen | {number}) + keyword + stream + b"}"
+
+        return _PDF_REFERENCE.sub(resolve, text)
+
+    return inline(data[data.rindex(b"trailer"):data.rindex(b"startxref")], frozenset())
+
+
 def test_gui_export_matches_the_cli(main_window, tmp_path: Path, monkeypatch) -> None:
     actions = main_window.export_actions
     state = main_window.state
     assert state.img_size == SIZE
+    # an error is shown in a message box: recorded here (a modal box would hang the test)
+    shown: list[str] = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda _parent, _title, text: shown.append(text))
     gui_dir, cli_dir = tmp_path / "gui", tmp_path / "cli"
     written = actions.export_all(gui_dir)
     assert actions.last_error is None, actions.last_error
+    assert shown == []
     assert written and all(path.exists() for path in written)
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -476,11 +590,21 @@ def test_gui_export_matches_the_cli(main_window, tmp_path: Path, monkeypatch) ->
                "--model", state.model_name, "--img-size", str(state.img_size),
                "--window-size", str(state.window_size), "--stage", str(state.stage + 1),
                "--block", str(state.block + 1), "--head", str(state.head + 1),
-               "--query", f"{state.query[0]},{state.query[1]}"]
+               "--window", str(state.window),
+               "--query", f"{state.query[0]},{state.query[1]}",
+               "--format", ",".join(actions.formats), "--scale", str(actions.scale),
+               "--theme", actions.theme, "--caption" if actions.caption else "--no-caption"]
+    if not state.shifted:
+        command.append("--no-shift")
     run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert sorted(os.listdir(gui_dir)) == sorted(os.listdir(cli_dir))
     assert len(os.listdir(gui_dir)) == 8 * 3 + 1
+    # the same settings give the same figures: SVG byte for byte, PNG and GIF pixel for
+    # pixel, PDF object for object
+    differences = {name: difference for name in sorted(os.listdir(gui_dir))
+                   if (difference := _content_difference(gui_dir / name, cli_dir / name))}
+    assert differences == {}
 
     # the current view, through the dialog-free entry point, in every format
     for fmt in export.FORMATS:
@@ -502,8 +626,7 @@ def test_gui_export_matches_the_cli(main_window, tmp_path: Path, monkeypatch) ->
     actions.copy_action.trigger()
     assert QtGui.QGuiApplication.clipboard().image().width() == export.DEFAULT_WIDTH
     # an error is shown, not raised
-    shown: list[str] = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda _parent, _title, text: shown.append(text))
+    assert shown == []
     (tmp_path / "file.txt").write_text("x")
     assert actions.export_all(tmp_path / "file.txt" / "sub") is None
     assert shown and str(tmp_path / "file.txt") in shown[0]

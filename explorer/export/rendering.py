@@ -1,0 +1,145 @@
+"""Rendering a figure in memory: a QImage, PNG, SVG or PDF bytes, or the clipboard.
+
+SVG and PDF stay vector: the scene's items are painted through QSvgGenerator / QPdfWriter,
+so grid lines, window borders, region numbers and mask cells arrive as paths, rects and
+text (only the photo, an image item, is a raster). Nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QMimeData, QRectF, QSizeF
+from PySide6.QtGui import QGuiApplication, QImage, QPageSize, QPainter, QPdfWriter
+from PySide6.QtSvg import QSvgGenerator
+
+from .options import DEFAULT_WIDTH, parse_formats, validate_scale
+from .painting import FigureLike, background_colour, page_layout, paint_page
+
+__all__ = [
+    "copy_to_clipboard",
+    "encode_image",
+    "render_figure",
+    "render_image",
+    "render_pdf",
+    "render_png",
+    "render_svg",
+]
+
+
+def _dpi(view: FigureLike) -> int:
+    """The logical dots per inch the view's fonts were laid out for."""
+    return view.render_target().logicalDpiY() or 96
+
+
+def render_image(view: FigureLike, scale: int = 1, caption: bool | str = False,
+                 width: int = DEFAULT_WIDTH) -> QImage:
+    """The figure as an RGB image ``scale * width`` pixels wide (its height follows the
+    view's aspect ratio, plus the caption band)."""
+    validate_scale(scale)
+    layout = page_layout(view, width, caption)
+    image = QImage(width * scale, layout.height * scale, QImage.Format.Format_RGB32)
+    image.fill(background_colour(view.render_target()))
+    painter = QPainter(image)
+    try:
+        painter.scale(scale, scale)
+        paint_page(painter, view, layout)
+    finally:
+        painter.end()
+    return image
+
+
+def encode_image(image: QImage, fmt: str) -> bytes:
+    """``image`` encoded by Qt as ``fmt`` (e.g. "png"); RuntimeError if Qt cannot."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, fmt.upper()):  # type: ignore[call-overload]  # the stub wants bytes; Qt wants str
+        raise RuntimeError(f"Qt could not encode the image as {fmt.upper()}")
+    buffer.close()
+    return bytes(data.data())
+
+
+def render_png(view: FigureLike, scale: int = 1, caption: bool | str = False,
+               width: int = DEFAULT_WIDTH) -> bytes:
+    """The figure as a PNG file ``scale * width`` pixels wide (see :func:`render_image`)."""
+    return encode_image(render_image(view, scale, caption, width), "png")
+
+
+def render_svg(view: FigureLike, caption: bool | str = False, width: int = DEFAULT_WIDTH) -> bytes:
+    """The figure as an SVG document of ``width`` user units: vector items stay vector."""
+    layout = page_layout(view, width, caption)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    generator = QSvgGenerator()
+    generator.setOutputDevice(buffer)
+    generator.setResolution(_dpi(view))  # point-sized fonts come out as on screen
+    generator.setSize(QSizeF(layout.width, layout.height).toSize())
+    generator.setViewBox(QRectF(0, 0, layout.width, layout.height))
+    generator.setTitle(f"Swin Explorer: {view.figure_name}")
+    generator.setDescription(layout.caption or view.figure_name)
+    painter = QPainter(generator)
+    try:
+        paint_page(painter, view, layout)
+    finally:
+        painter.end()
+    buffer.close()
+    return _pixel_size_header(bytes(data.data()), layout.width, layout.height)
+
+
+_SVG_SIZE = re.compile(rb'<svg width="[^"]*" height="[^"]*"')
+
+
+def _pixel_size_header(svg: bytes, width: float, height: float) -> bytes:
+    """QSvgGenerator states the size in millimetres; state it in pixels, so that the
+    drawing opens at the PNG's scale-1 size."""
+    return _SVG_SIZE.sub(f'<svg width="{width:g}" height="{height:g}"'.encode(), svg, count=1)
+
+
+def render_pdf(view: FigureLike, caption: bool | str = False, width: int = DEFAULT_WIDTH) -> bytes:
+    """The figure as a one-page vector PDF whose page has the figure's proportions
+    (``width`` units at the screen's dpi)."""
+    layout = page_layout(view, width, caption)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
+    writer.setCreator("Swin Explorer")
+    writer.setTitle(f"Swin Explorer: {view.figure_name}")
+    dpi = _dpi(view)
+    writer.setResolution(dpi)  # point-sized fonts come out as on screen
+    points_per_unit = 72 / dpi
+    writer.setPageSize(QPageSize(QSizeF(layout.width * points_per_unit, layout.height * points_per_unit),
+                                 QPageSize.Unit.Point, view.figure_name))
+    writer.setPageMargins(QMarginsF(0, 0, 0, 0))
+    painter = QPainter(writer)
+    try:
+        painter.setWindow(0, 0, round(layout.width), layout.height)
+        painter.setViewport(0, 0, writer.width(), writer.height())
+        paint_page(painter, view, layout)
+    finally:
+        painter.end()
+    buffer.close()
+    return bytes(data.data())
+
+
+def render_figure(view: FigureLike, fmt: str, scale: int = 1, caption: bool | str = False) -> bytes:
+    """The bytes of the figure file in format ``fmt`` (png, svg or pdf); ``scale`` applies
+    to PNG only (vector formats have no pixel size)."""
+    fmt = parse_formats(fmt)[0]
+    if fmt == "png":
+        return render_png(view, scale, caption)
+    if fmt == "svg":
+        return render_svg(view, caption)
+    return render_pdf(view, caption)
+
+
+def copy_to_clipboard(view: FigureLike, scale: int = 1, caption: bool | str = False) -> QImage:
+    """Put the figure on the clipboard as an image and as SVG; returns the image."""
+    image = render_image(view, scale, caption)
+    mime = QMimeData()
+    mime.setImageData(image)
+    mime.setData("image/svg+xml", QByteArray(render_svg(view, caption)))
+    QGuiApplication.clipboard().setMimeData(mime)
+    return image
