@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["MODEL_FIELDS", "Controller"]
 
 MODEL_FIELDS = RUN_FIELDS
-"""State fields whose change needs a new model run (see :data:`explorer.resolved.RUN_FIELDS`)."""
+"""State fields whose change can need a new model run (see :data:`explorer.resolved.RUN_FIELDS`)."""
 
 DEBOUNCE_MS = 150
 
@@ -67,6 +67,7 @@ class Controller(QtCore.QObject):
         self._newest_id = 0
         self._busy = False
         self.dropped_results = 0
+        self._last_result: InferenceResult | None = None
         self.checkpoints: dict[str, SwinConfig] = {}
 
         self._debounce = QtCore.QTimer(self)
@@ -160,6 +161,7 @@ class Controller(QtCore.QObject):
 
         prepared = prepare(image, self.state.img_size)
         self._image, self._image_name, self._prepared = image, name, prepared
+        self._last_result = None
         self.imageChanged.emit(name)
         self.stateChanged.emit(self._resolved, self._prepared)
         self.schedule_run()
@@ -191,9 +193,22 @@ class Controller(QtCore.QObject):
 
             self._prepared = prepare(self._image, resolved.image_size)
         self.stateChanged.emit(resolved, self._prepared)
-        if resolved.run_key != old.run_key:
+        block_unrecorded = (resolved.capture_key != old.capture_key and not self._debounce.isActive()
+                            and not self._show_captured())
+        if resolved.model_key != old.model_key or block_unrecorded:
             self.schedule_run()
         return resolved.state
+
+    def _show_captured(self) -> bool:
+        """Show what the last run recorded for the current block; False when it did not
+        record that block (or no run has answered yet)."""
+        if self._last_result is None or self._busy:
+            return self._busy
+        shown = self._last_result.for_state(self.state)
+        if shown is None:
+            return False
+        self.resultReady.emit(shown)
+        return True
 
     def refresh(self) -> None:
         """Redraw everything for the current state."""
@@ -230,7 +245,11 @@ class Controller(QtCore.QObject):
             self.dropped_results += 1
             return False
         self._set_busy(False)
-        self.resultReady.emit(result)
+        self._last_result = None if result.error else result
+        if result.error:
+            self.resultReady.emit(result)
+        elif not self._show_captured():
+            self.schedule_run()  # the user moved on to a block this run did not record
         return True
 
     def _set_busy(self, busy: bool) -> None:

@@ -16,16 +16,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .state import ExplorerState, InferenceRequest, InferenceResult, RecordMeta, model_config
+from .state import (
+    CapturedBlock,
+    ExplorerState,
+    InferenceRequest,
+    InferenceResult,
+    RecordMeta,
+    model_config,
+)
 
 if TYPE_CHECKING:
     from swin_model import SwinConfig, SwinTransformer
+    from swin_model.capture import AttentionRecord
 
 __all__ = [
     "MEASURE_MACS_LIMIT",
     "PRESET_SEED",
     "ModelCache",
     "RunCancelled",
+    "capture_bytes",
     "run_inference",
 ]
 
@@ -163,12 +172,14 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
         if pixels.ndim != 3 or pixels.shape[0] != model.config.in_chans:
             raise ValueError(f"pixels must be ({model.config.in_chans}, H, W), got {pixels.shape}")
         batch = torch.from_numpy(pixels.copy()).unsqueeze(0)  # 1, 3, H, W
+        blocks, capture_note = _blocks_to_capture(request, model.config)
         with (torch.inference_mode(), _cancellation(model, cancelled),
-              capture_attention(model, blocks=[request.capture]) as records):
+              capture_attention(model, blocks=blocks) as records):
             logits = model(batch)  # 1, num_classes
-        if not records:
+        captured = {(record.stage, record.block): _captured_block(record) for record in records}
+        selected = captured.get(request.capture)
+        if selected is None:
             raise RuntimeError(f"block {request.capture} recorded no attention")
-        record = records[-1]
         top_classes: tuple[tuple[int, float], ...] = ()
         if logits.shape[-1] > 0:
             probabilities = torch.softmax(logits[0].float(), dim=-1)
@@ -183,18 +194,13 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
             state=state,
             top_classes=top_classes,
             trained_head=is_trained_head(state, model),
-            attention=record.attn.float().numpy(),  # nW, heads, N, N (batch 1)
-            mask=None if record.mask is None else record.mask.float().numpy(),  # nW, N, N
-            record_meta=RecordMeta(
-                stage=record.stage,
-                block=record.block,
-                window_size=record.window_size,
-                shift_size=record.shift_size,
-                grid_size=(int(record.grid_size[0]), int(record.grid_size[1])),
-                padded_size=(int(record.padded_size[0]), int(record.padded_size[1])),
-            ),
+            attention=selected.attention,
+            mask=selected.mask,
+            record_meta=selected.meta,
             measured_macs=measured,
             elapsed_seconds=time.perf_counter() - start,
+            captured=captured,
+            capture_note=capture_note,
         )
     except RunCancelled:
         raise
@@ -202,6 +208,43 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
         return InferenceResult(request_id=request.request_id, state=state,
                                error=f"{phase}. {_describe(error)}",
                                elapsed_seconds=time.perf_counter() - start)
+
+
+def capture_bytes(config: SwinConfig, height: int, width: int) -> int:
+    """Bytes that recording every block's attention (float32 probabilities, and the mask of
+    each shifted block) of one ``height`` × ``width`` image takes."""
+    from swin_model.windows import stage_geometry
+
+    total = 0
+    for geometry in stage_geometry(config, height, width):
+        pairs = geometry.num_windows * geometry.tokens_per_window**2
+        for block in range(geometry.depth):
+            total += 4 * pairs * geometry.num_heads + (4 * pairs if geometry.block_shift(block) else 0)
+    return total
+
+
+def _blocks_to_capture(request: InferenceRequest, config: SwinConfig) -> tuple[list[tuple[int, int]], str]:
+    """The blocks a run records, and a note saying which and why."""
+    if not request.capture_all:
+        return [request.capture], "the selected block only"
+    size = capture_bytes(config, request.state.img_size, request.state.img_size)
+    if size > request.capture_budget:
+        return [request.capture], (f"the selected block only: every block's attention would take "
+                                   f"{size / 2**20:,.0f} MB, over the {request.capture_budget / 2**20:,.0f} "
+                                   f"MB budget, so each stage or block change runs the model again")
+    blocks = [(stage, block) for stage, depth in enumerate(config.depths) for block in range(depth)]
+    return blocks, f"every block ({size / 2**20:,.1f} MB)"
+
+
+def _captured_block(record: AttentionRecord) -> CapturedBlock:
+    """One record as float32 numpy arrays (batch 1)."""
+    return CapturedBlock(
+        attention=record.attn.float().numpy(),  # nW, heads, N, N
+        mask=None if record.mask is None else record.mask.float().numpy(),  # nW, N, N
+        meta=RecordMeta(stage=record.stage, block=record.block, window_size=record.window_size,
+                        shift_size=record.shift_size,
+                        grid_size=(int(record.grid_size[0]), int(record.grid_size[1])),
+                        padded_size=(int(record.padded_size[0]), int(record.padded_size[1]))))
 
 
 def _cheap_to_measure(config: SwinConfig, img_size: int) -> bool:

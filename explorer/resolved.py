@@ -34,10 +34,11 @@ MODEL_FIELDS: tuple[str, ...] = ("model_name", "img_size", "window_size", "shift
                                  "checkpoint_config")
 """State fields that choose the model and its input: changing one needs a new model run."""
 CAPTURE_FIELDS: tuple[str, ...] = ("stage", "block")
-"""State fields that choose the block whose attention a run records."""
+"""State fields that choose the block whose attention is shown. A run records every block
+when they fit its memory budget; then a change of these needs no new run."""
 RUN_FIELDS: tuple[str, ...] = MODEL_FIELDS + CAPTURE_FIELDS
-"""Every field whose change needs a new model run (head, window and query do not: the
-captured block's attention holds every head, window and query)."""
+"""Every field whose change can need a new model run (head, window and query never do: a
+recorded block's attention holds every head, window and query)."""
 
 
 def model_label(state: ExplorerState) -> str:
@@ -102,9 +103,14 @@ class ResolvedState:
         return self.geometry.block_shift(self.state.block)
 
     @property
-    def run_key(self) -> tuple[Any, ...]:
-        """The values of :data:`RUN_FIELDS`: two states with the same key share a model run."""
-        return tuple(getattr(self.state, name) for name in RUN_FIELDS)
+    def model_key(self) -> tuple[Any, ...]:
+        """The values of :data:`MODEL_FIELDS`: two states with the same key share a model run."""
+        return tuple(getattr(self.state, name) for name in MODEL_FIELDS)
+
+    @property
+    def capture_key(self) -> tuple[int, int]:
+        """The (stage, block) whose attention is shown."""
+        return (self.state.stage, self.state.block)
 
     def block_kind(self) -> str:
         return "SW-MSA" if self.shift else "W-MSA"

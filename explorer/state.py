@@ -6,6 +6,7 @@ Pure data: no Qt, no torch at import time (the window must appear before torch l
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,10 +15,12 @@ import numpy as np
 from swin_model.config import SwinConfig, preset
 
 __all__ = [
+    "CAPTURE_BUDGET_BYTES",
     "MAX_IMAGE_SIZE",
     "MAX_WINDOW_SIZE",
     "MIN_IMAGE_SIZE",
     "MIN_WINDOW_SIZE",
+    "CapturedBlock",
     "ExplorerState",
     "InferenceRequest",
     "InferenceResult",
@@ -76,15 +79,23 @@ def model_config(state: ExplorerState) -> SwinConfig:
                   shifted=state.shifted)
 
 
+CAPTURE_BUDGET_BYTES = 1 << 30
+"""A run records every block's attention when that fits in this many bytes (Swin-T at
+1536 px takes about 0.4 GB); above it only the selected block is recorded."""
+
+
 @dataclass(frozen=True)
 class InferenceRequest:
     """One model run: ``pixels`` is the normalised input, float32 (3, img_size, img_size).
-    ``capture`` is the (stage, block) whose attention is recorded."""
+    ``capture`` is the (stage, block) whose attention is recorded; with ``capture_all``
+    every block's is, when the estimate stays within ``capture_budget`` bytes."""
 
     request_id: int
     state: ExplorerState
     pixels: np.ndarray = field(repr=False)
     capture: tuple[int, int]
+    capture_all: bool = True
+    capture_budget: int = CAPTURE_BUDGET_BYTES
 
 
 @dataclass(frozen=True)
@@ -102,10 +113,23 @@ class RecordMeta:
 
 
 @dataclass(frozen=True)
+class CapturedBlock:
+    """One block's recorded attention: ``attention`` float32 (num_windows, heads, N, N),
+    ``mask`` float32 (num_windows, N, N) for a shifted block (None otherwise)."""
+
+    attention: np.ndarray = field(repr=False)
+    mask: np.ndarray | None = field(repr=False)
+    meta: RecordMeta
+
+
+@dataclass(frozen=True)
 class InferenceResult:
     """The answer to request ``request_id``. On failure ``error`` holds a message and the
-    other fields are empty. ``attention`` is (num_windows, heads, N, N) of the captured
-    block, ``record_meta`` where it comes from (None when nothing was captured)."""
+    other fields are empty. ``attention`` is (num_windows, heads, N, N) of the block that
+    ``state`` selects, ``mask`` its mask and ``record_meta`` where it comes from (None when
+    nothing was captured). ``captured`` holds every block the run recorded, by (stage,
+    block): all of them, unless they would not fit the request's capture budget.
+    ``capture_note`` says which blocks were recorded and why."""
 
     request_id: int
     state: ExplorerState
@@ -117,3 +141,19 @@ class InferenceResult:
     record_meta: RecordMeta | None = None
     measured_macs: int | None = None
     elapsed_seconds: float = 0.0
+    captured: Mapping[tuple[int, int], CapturedBlock] = field(default_factory=dict, repr=False)
+    capture_note: str = ""
+
+    def for_state(self, state: ExplorerState) -> InferenceResult | None:
+        """This run seen from ``state``: the same prediction with the attention of the block
+        ``state`` selects, or None when the run did not record that block or ran another
+        model or input."""
+        from .resolved import MODEL_FIELDS
+
+        if self.error or any(getattr(self.state, name) != getattr(state, name) for name in MODEL_FIELDS):
+            return None
+        block = self.captured.get((state.stage, state.block))
+        if block is None:
+            return None
+        return dataclasses.replace(self, state=state, attention=block.attention, mask=block.mask,
+                                   record_meta=block.meta)

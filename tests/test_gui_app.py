@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer import MainWindow
@@ -18,7 +19,7 @@ from explorer.figures import FIGURE_NAMES, tab_figures
 from explorer.inference import ModelCache, run_inference
 from explorer.settings import open_settings, recent_files
 from explorer.state import InferenceResult
-from swin_model import windows
+from swin_model import capture_attention, windows
 from swin_model.checkpoint import save_official
 from swin_model.preprocess import load_image, prepare
 
@@ -96,7 +97,7 @@ print("finished", window.worker_finished)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert "torch-before-loop False False" in lines, done.stdout + done.stderr
-    assert "views 8" in lines and "result None" in lines, done.stdout + done.stderr
+    assert f"views {len(FIGURE_NAMES)}" in lines and "result None" in lines, done.stdout + done.stderr
     assert "finished True" in lines
 
 
@@ -225,16 +226,47 @@ def test_padding_is_stated(window: MainWindow) -> None:
 
 def test_control_changes_are_debounced_into_one_request(qtbot, window: MainWindow) -> None:
     before = window.controller.newest_request_id
-    stage = window.control("stageSpin")
+    size = window.control("imageSizeSpin")
 
     def flurry() -> None:
-        for value in (2, 3, 4, 1, 2):
-            stage.setValue(value)
+        for value in (100, 104, 112, 108, 104):
+            size.setValue(value)
 
     result = wait_for_result(qtbot, window, flurry)
     assert window.controller.newest_request_id == before + 1
-    assert result.request_id == before + 1 and result.state.stage == 1
-    assert result.record_meta is not None and result.record_meta.stage == 1
+    assert result.request_id == before + 1 and result.state.img_size == 104
+    assert result.record_meta is not None and result.record_meta.grid_size == (26, 26)
+
+
+def test_one_run_serves_every_block(qtbot, window: MainWindow, shared_cache: ModelCache) -> None:
+    """After one run, stage, block, head and query changes show the right block's attention
+    at once, without another run."""
+    first = window.last_result
+    assert first is not None and len(first.captured) == sum(window.controller.config().depths)
+    before = window.controller.newest_request_id
+    window.tabs.setCurrentWidget(window.views["attention"])
+    model = shared_cache.model_for(window.state)
+    batch = torch.from_numpy(window.prepared.pixels.copy()).unsqueeze(0)
+    changes = [{"stage": 1}, {"block": 0}, {"head": 1}, {"query": (3, 4)}, {"stage": 2}, {"block": 5},
+               {"block": 3}, {"head": 7}, {"stage": 3}, {"block": 0}, {"stage": 0}, {"block": 1},
+               {"query": (20, 2)}, {"stage": 2, "block": 1}, {"head": 0}, {"stage": 1, "block": 1},
+               {"stage": 3, "block": 1}, {"query": (0, 0)}, {"stage": 0, "block": 0}, {"block": 1}]
+    for change in changes:
+        before_state = window.state
+        with qtbot.waitSignal(window.resultsShown, timeout=5000,
+                              raising=(before_state.stage, before_state.block) != (
+                                  change.get("stage", before_state.stage),
+                                  change.get("block", before_state.block))) as blocker:
+            window.controller.update(**change)
+        state = window.state
+        if blocker.args:
+            shown = blocker.args[0]
+            assert shown.state == state and shown.record_meta.stage == state.stage
+            with torch.no_grad(), capture_attention(model, [(state.stage, state.block)]) as records:
+                model(batch)
+            np.testing.assert_allclose(shown.attention, records[0].attn.numpy(), atol=1e-6)
+        assert window.views["attention"].is_showing_result()
+    assert window.controller.newest_request_id == before
 
 
 def test_head_and_query_need_no_new_run(qtbot, window: MainWindow) -> None:
