@@ -15,7 +15,7 @@ from PySide6 import QtCore
 
 from .inference import ModelCache
 from .resolved import RUN_FIELDS, ResolvedState, resolve, settle
-from .state import ExplorerState, InferenceRequest, InferenceResult
+from .state import CAPTURE_BUDGET_BYTES, ExplorerState, InferenceRequest, InferenceResult
 from .worker import ModelWorker, Runner
 
 if TYPE_CHECKING:
@@ -67,6 +67,8 @@ class Controller(QtCore.QObject):
         self._newest_id = 0
         self._busy = False
         self.dropped_results = 0
+        self.capture_budget = CAPTURE_BUDGET_BYTES
+        """Bytes a run may spend recording every block's attention (see InferenceRequest)."""
         self._last_result: InferenceResult | None = None
         self.checkpoints: dict[str, SwinConfig] = {}
 
@@ -230,7 +232,8 @@ class Controller(QtCore.QObject):
         self._newest_id += 1
         state = self.state
         request = InferenceRequest(request_id=self._newest_id, state=state,
-                                   pixels=self._prepared.pixels, capture=(state.stage, state.block))
+                                   pixels=self._prepared.pixels, capture=(state.stage, state.block),
+                                   capture_budget=self.capture_budget)
         self._set_busy(True)
         self.worker.submit(request)
         return self._newest_id

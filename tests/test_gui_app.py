@@ -269,6 +269,16 @@ def test_one_run_serves_every_block(qtbot, window: MainWindow, shared_cache: Mod
     assert window.controller.newest_request_id == before
 
 
+def test_over_the_capture_budget_a_block_change_runs_the_model(qtbot, window: MainWindow) -> None:
+    window.controller.capture_budget = 1
+    first = wait_for_result(qtbot, window, window.controller.run_now)
+    assert list(first.captured) == [(window.state.stage, window.state.block)]
+    before = window.controller.newest_request_id
+    shown = wait_for_result(qtbot, window, lambda: window.controller.update(stage=2, block=3))
+    assert window.controller.newest_request_id == before + 1
+    assert shown.record_meta is not None and (shown.record_meta.stage, shown.record_meta.block) == (2, 3)
+
+
 def test_head_and_query_need_no_new_run(qtbot, window: MainWindow) -> None:
     before = window.controller.newest_request_id
     window.control("headSpin").setValue(2)

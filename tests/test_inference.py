@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from explorer import inference
-from explorer.inference import ModelCache, RunCancelled, run_inference
+from explorer.inference import ModelCache, RunCancelled, capture_bytes, run_inference
 from explorer.state import ExplorerState, InferenceRequest, RecordMeta, model_config
 from swin_model import SwinConfig, SwinTransformer, preset, windows
 from swin_model.checkpoint import save_official
@@ -154,3 +154,32 @@ def test_checkpoint_head(tmp_path: Path, num_classes: int) -> None:
     assert result.top_classes[0][0] == int(logits.argmax())
     assert all(index < num_classes for index, _ in result.top_classes)
     assert result.attention is not None and result.attention.shape[1] == 4  # stage 2 heads
+
+
+def test_a_run_records_every_block_and_its_size_is_estimated(cache: ModelCache) -> None:
+    state = ExplorerState(img_size=72, stage=1, block=1)
+    result = run_inference(request_for(state), cache)
+    assert result.error is None
+    config = model_config(state)
+    assert sorted(result.captured) == [(s, b) for s, depth in enumerate(config.depths) for b in range(depth)]
+    recorded = sum(block.attention.nbytes + (0 if block.mask is None else block.mask.nbytes)
+                   for block in result.captured.values())
+    assert capture_bytes(config, 72, 72) == recorded
+    # the state's own block is the one shown
+    assert result.record_meta == result.captured[(1, 1)].meta
+    np.testing.assert_array_equal(result.attention, result.captured[(1, 1)].attention)
+    # another block of the same run, seen from a state that selects it
+    other = result.for_state(state.replace(stage=2, block=3))
+    assert other is not None and other.record_meta.stage == 2 and other.record_meta.block == 3
+    assert other.top_classes == result.top_classes
+    assert result.for_state(state.replace(img_size=64)) is None
+
+
+def test_over_the_budget_only_the_selected_block_is_recorded(cache: ModelCache) -> None:
+    state = ExplorerState(img_size=72, stage=1, block=0)
+    request = InferenceRequest(request_id=1, state=state, pixels=request_for(state).pixels, capture=(1, 0),
+                               capture_budget=capture_bytes(model_config(state), 72, 72) - 1)
+    result = run_inference(request, cache)
+    assert result.error is None and list(result.captured) == [(1, 0)]
+    assert "budget" in result.capture_note
+    assert result.for_state(state.replace(block=1)) is None
