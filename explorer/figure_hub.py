@@ -54,6 +54,10 @@ class FigureHub(QtCore.QObject):
     """(row, col) of a token of the selected stage, clicked in a figure."""
     windowPicked = QtCore.Signal(int)
     """Row-major index of a window of the selected stage, clicked in a figure."""
+    stagePicked = QtCore.Signal(int)
+    """A stage (0-based) clicked in a diagram."""
+    blockPicked = QtCore.Signal(int, int)
+    """(stage, block), 0-based, clicked in a diagram."""
 
     def __init__(self, window: QtWidgets.QMainWindow) -> None:
         super().__init__(window)
@@ -105,13 +109,27 @@ class FigureHub(QtCore.QObject):
         for view in self.views.values():
             view.queryPicked.connect(self.queryPicked)
             view.windowPicked.connect(self.windowPicked)
+            view.stagePicked.connect(self.stagePicked)
+            view.blockPicked.connect(self.blockPicked)
+            view.figureRequested.connect(self.show_figure)
 
     @staticmethod
     def _replace_dock_widget(dock: QtWidgets.QDockWidget, widget: QtWidgets.QWidget) -> None:
         old = dock.widget()
         dock.setWidget(widget)
-        if old is not None:
-            old.deleteLater()
+        old.deleteLater()
+
+    @QtCore.Slot(str)
+    def show_figure(self, name: str) -> None:
+        """Bring the figure called ``name`` to the front (its tab, or its dock)."""
+        view = self.views.get(name)
+        if view is None:
+            return
+        if self.tabs.indexOf(view) >= 0:
+            self.tabs.setCurrentWidget(view)
+        elif name in self.side_docks:
+            self.side_docks[name].show()
+            self.side_docks[name].raise_()
 
     def show_state(self, resolved: ResolvedState, prepared: Any) -> None:
         """Redraw every view for ``resolved`` on ``prepared``'s photo."""

@@ -59,8 +59,11 @@ class FigureSpec:
 
 
 FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("vit-vs-swin", "ViT vs Swin", "explorer.views.vit_vs_swin:VitVsSwinView"),
+    FigureSpec("architecture", "Architecture", "explorer.views.architecture:ArchitectureView"),
     FigureSpec("patches", "Patches", "explorer.views.patches:PatchesView"),
     FigureSpec("windows", "Windows", "explorer.views.windows_view:WindowsView"),
+    FigureSpec("block", "Block pair", "explorer.views.block:BlockView"),
     FigureSpec("regions", "Shift regions", "explorer.views.regions:RegionsView"),
     FigureSpec("cyclic-shift", "Cyclic shift", "explorer.views.cyclic_shift:CyclicShiftView", animates=True),
     FigureSpec("mask", "Mask", "explorer.views.mask:MaskView"),

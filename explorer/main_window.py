@@ -100,6 +100,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls.changed.connect(self.controller.update_from_controls)
         self.hub.queryPicked.connect(self._on_query_picked)
         self.hub.windowPicked.connect(self._on_window_picked)
+        self.hub.stagePicked.connect(self._on_stage_picked)
+        self.hub.blockPicked.connect(self._on_block_picked)
         self.image_sources.failed.connect(self.show_error)
         self.controller.stateChanged.connect(self._on_state_changed)
         self.controller.resultReady.connect(self._on_result)
@@ -327,6 +329,14 @@ class MainWindow(QtWidgets.QMainWindow):
     @QtCore.Slot(int)
     def _on_window_picked(self, index: int) -> None:
         self.controller.update(window=index)
+
+    @QtCore.Slot(int)
+    def _on_stage_picked(self, stage: int) -> None:
+        self.controller.update(stage=stage)
+
+    @QtCore.Slot(int, int)
+    def _on_block_picked(self, stage: int, block: int) -> None:
+        self.controller.update(stage=stage, block=block)
 
     # --- controller -> screen -----------------------------------------------------------
 

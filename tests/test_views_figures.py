@@ -110,7 +110,6 @@ def test_create_views_returns_fresh_empty_views(qtbot):
 
 
 def test_geometry_is_vector_only_the_photo_is_an_image(qtbot):
-    views = build_figures(ExplorerState(img_size=112, stage=0, block=1, window=3), prepared_for(112))
     photo_panels = {
         "patches": 1,
         "windows": 1,
@@ -120,7 +119,13 @@ def test_geometry_is_vector_only_the_photo_is_an_image(qtbot):
         "attention": 1,
         "merging": 1,
         "cost": 0,
+        "vit-vs-swin": 2,
+        "architecture": 1,
+        "block": 0,
     }
+    views = build_figures(ExplorerState(img_size=112, stage=0, block=1, window=3), prepared_for(112),
+                          names=photo_panels)
+    assert set(views) == set(photo_panels) & set(FIGURE_NAMES)
     for name, view in views.items():
         qtbot.addWidget(view)
         images = [item for item in view.render_target().scene().items() if isinstance(item, pg.ImageItem)]

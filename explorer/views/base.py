@@ -88,6 +88,12 @@ class FigureView(QtWidgets.QWidget):
     """(row, col) of a token of the selected stage's grid, clicked on the image."""
     windowPicked = QtCore.Signal(int)
     """Row-major index of a window of the selected stage (under the block's shift)."""
+    stagePicked = QtCore.Signal(int)
+    """A stage (0-based) the user clicked in a diagram."""
+    blockPicked = QtCore.Signal(int, int)
+    """(stage, block), 0-based, the user clicked in a diagram."""
+    figureRequested = QtCore.Signal(str)
+    """The registry name of a figure the user asked to see (e.g. a block's attention)."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
