@@ -157,7 +157,8 @@ class ExportActions(QObject):
         """Write the current view to ``path`` (asked for with a dialog when None)."""
         live = self._current_view()
         if live is None:
-            return self._fail("There is no figure to export.")
+            self._fail("There is no figure to export.")
+            return None
         if path is None:
             path = self._ask_save_path(f"{live.figure_name}.png", "Export figure",
                                        ";;".join(_FILTERS.values()))
@@ -223,9 +224,11 @@ class ExportActions(QObject):
         try:
             written = job()
         except figure_export.ExportError as error:
-            return self._fail(str(error))
+            self._fail(str(error))
+            return None
         except Exception as error:  # a bug must not take the window down with it
-            return self._fail(f"The export failed: {type(error).__name__}: {error}")
+            self._fail(f"The export failed: {type(error).__name__}: {error}")
+            return None
         finally:
             self._dispose_offscreen_views()
         self.last_written = list(written)
@@ -259,7 +262,6 @@ class ExportActions(QObject):
         self.last_error = message
         self._status(message)
         QMessageBox.warning(self.main_window, "Export failed", message)
-        return None
 
 
 def _default_folder() -> Path:

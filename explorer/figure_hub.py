@@ -95,11 +95,12 @@ class FigureHub(QtCore.QObject):
         self.tabs.blockSignals(True)
         for index, spec in enumerate(tab_figures()):
             view = self.views[spec.name]
-            old = self.tabs.widget(index)
+            placeholder = self.tabs.widget(index)
             self.tabs.removeTab(index)
             self.tabs.insertTab(index, view, spec.title)
             self.tabs.setTabToolTip(index, view.explanation)
-            old.deleteLater()
+            if placeholder is not None:
+                placeholder.deleteLater()
         self.tabs.setCurrentIndex(current)
         self.tabs.blockSignals(False)
         for name, dock in self.side_docks.items():

@@ -33,8 +33,8 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All
 def _qimage_to_png(image: QtGui.QImage) -> bytes:
     buffer = QtCore.QBuffer()
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(buffer.data())
+    QtGui.QImageWriter(buffer, QtCore.QByteArray(b"png")).write(image)
+    return bytes(buffer.data().data())
 
 
 class ImageSources(QtCore.QObject):

@@ -45,9 +45,8 @@ def open_settings(path: str | PathLike[str] | None = None) -> QtCore.QSettings:
 
 def recent_files(settings: QtCore.QSettings) -> list[str]:
     value = settings.value(_RECENT_KEY, [])
-    if isinstance(value, str):
-        value = [value]
-    return [str(item) for item in (value or []) if item][:MAX_RECENT_FILES]
+    items: list[object] = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [str(item) for item in items if item][:MAX_RECENT_FILES]
 
 
 def add_recent_file(settings: QtCore.QSettings, path: str) -> list[str]:

@@ -18,7 +18,7 @@ import weakref
 from typing import Any, ClassVar
 
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 from shiboken6 import Shiboken
 
 from explorer.figures import figure_name_of

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from pyqtgraph.Qt import QtCore
+from PySide6 import QtCore
 
 from explorer.numbers import si
 from swin_model.flops import BlockCost

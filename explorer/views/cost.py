@@ -7,7 +7,7 @@ from functools import lru_cache, partial
 
 import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtCore
+from PySide6 import QtCore
 
 from explorer.numbers import si
 from explorer.palette import MSA_COLOR, WMSA_COLOR

@@ -4,7 +4,7 @@ step by step (slider or animation)."""
 from __future__ import annotations
 
 import numpy as np
-from pyqtgraph.Qt import QtCore, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from swin_model.windows import (
     cyclic_shift,
@@ -27,7 +27,7 @@ STEP_INTERVAL_MS = 700
 
 def _official_label(region: int) -> str:
     """The official number, with the lecture's letter for the strips that wrap."""
-    letter = LECTURE_LETTERS.get(int(official_to_lecture_region(np.int64(region))))
+    letter = LECTURE_LETTERS.get(int(official_to_lecture_region(np.asarray(region))))
     return f"{region} {letter}" if letter else str(region)
 
 
@@ -224,7 +224,7 @@ class CyclicShiftView(FigureView):
             return None
         row, col = token
         original = reverse_cyclic_shift(
-            np.stack(np.indices((geometry.padded_height, geometry.padded_width)), axis=-1),
+            np.moveaxis(np.indices((geometry.padded_height, geometry.padded_width)), 0, -1),
             self._step,
             dims=(0, 1),
         )[row, col]

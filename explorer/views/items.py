@@ -18,10 +18,11 @@ any view can draw (every view builds its panels from this module).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, overload
 
 import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .cells import boundary_segments, grid_segments, hatch_segments, value_rects
 
@@ -178,6 +179,17 @@ class CrispPathItem(QtWidgets.QGraphicsPathItem):
             painter.setBrush(self.brush())
             painter.drawRects(self._rects)
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, antialiased)
+
+
+@overload
+def make_path_item(viewbox: pg.ViewBox, z: float, pen: QtGui.QPen | None = ...,
+                   brush: QtGui.QBrush | str | None = ..., *, crisp: Literal[True]) -> CrispPathItem: ...
+
+
+@overload
+def make_path_item(viewbox: pg.ViewBox, z: float, pen: QtGui.QPen | None = ...,
+                   brush: QtGui.QBrush | str | None = ...,
+                   crisp: bool = ...) -> QtWidgets.QGraphicsPathItem: ...
 
 
 def make_path_item(

@@ -16,7 +16,7 @@ import math
 from collections.abc import Hashable, Sequence
 
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.palette import MERGE_COLORS, WMSA_COLOR, Theme
 
@@ -106,8 +106,8 @@ class Diagram:
         """Show the arrows drawn since :meth:`begin` and hide the items left over."""
         for item in self._boxes[self._used_boxes :]:
             item.setVisible(False)
-        for item in self._texts[self._used_texts :]:
-            item.setVisible(False)
+        for text in self._texts[self._used_texts :]:
+            text.setVisible(False)
         self.lines.setPath(self._line_path)
         self.lines.setPen(line_pen)
         self.heads.setPath(self._head_path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.palette import MASK_COLORS, REGION_COLORS, region_text_color
 from swin_model.windows import MASK_VALUE

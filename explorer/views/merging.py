@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.palette import MERGE_COLORS, text_color_on
 from swin_model.windows import MERGE_OFFSETS

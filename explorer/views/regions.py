@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 import numpy as np
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.palette import REGION_COLORS, region_text_color
 from swin_model.windows import (
@@ -234,7 +234,7 @@ class RegionsView(FigureView):
             )
         window, shift = geometry.window_size, context.shift
         pairs = ", ".join(
-            f"{region}→{int(official_to_lecture_region(np.int64(region)))}" for region in range(9)
+            f"{region}→{int(official_to_lecture_region(np.asarray(region)))}" for region in range(9)
         )
         return (
             f"Left: the official code numbers the regions on the <b>rolled</b> grid, three row slices "
@@ -265,7 +265,7 @@ class RegionsView(FigureView):
             row, col = token
             if name == "rolled":
                 official = int(region_map(rows, cols, window, shift)[row, col])
-                lecture = int(official_to_lecture_region(np.int64(official))) if shift else 0
+                lecture = int(official_to_lecture_region(np.asarray(official))) if shift else 0
             else:
                 lecture = int(lecture_region_map(rows, cols, window, shift)[row, col])
                 official = int(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtGui
+from PySide6 import QtGui
 
 from .items import Label
 

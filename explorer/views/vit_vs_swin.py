@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.Qt import QtCore, QtGui
+from PySide6 import QtCore, QtGui
 
 from explorer.numbers import si
 from explorer.palette import MSA_COLOR, WMSA_COLOR

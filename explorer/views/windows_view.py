@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from pyqtgraph.Qt import QtCore
+from PySide6 import QtCore
 
 from swin_model.windows import locate_token, reverse_cyclic_shift, window_index_map
 
