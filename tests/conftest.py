@@ -33,43 +33,22 @@ def _isolated_qsettings() -> None:
             QtCore.QSettings.setPath(fmt, scope, _SETTINGS_HOME)
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _empty_clipboard_at_exit() -> Iterator[None]:
-    """Qt crashes at interpreter exit while the clipboard still owns data a test put there."""
-    yield
-    if "PySide6.QtWidgets" not in sys.modules:
-        return
-    from PySide6 import QtWidgets
-
-    app = QtWidgets.QApplication.instance()
-    if app is not None:
-        app.clipboard().clear()
-        app.processEvents()
-
-
 @pytest.fixture
 def settings_file(tmp_path: Path) -> Path:
     """A fresh INI file for one test's QSettings."""
     return tmp_path / "settings.ini"
 
 
-@pytest.fixture(autouse=True)
-def _release_qt_objects_between_tests() -> Iterator[None]:
-    """Run pending deferred deletions and the garbage collector at a quiet point after each
-    test, so that widgets a test dropped are not destroyed inside a later test's event loop."""
-    yield
+def _flush_deletions() -> None:
+    """Run the deletions the test asked for (``deleteLater``) and collect its garbage."""
+    gc.collect()
     if "PySide6.QtWidgets" not in sys.modules:
         return
     from PySide6 import QtCore, QtWidgets
 
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        return
-    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    app.processEvents()
-    gc.collect()
-    app.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    app.processEvents()
+    if QtWidgets.QApplication.instance() is not None:
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        gc.collect()
 
 
 def _top_level_widgets() -> dict[int, object]:
@@ -91,7 +70,7 @@ def _no_widget_outlives_its_test() -> Iterator[None]:
     """Fail a test that leaves a top-level widget alive once its references are gone."""
     before = set(_top_level_widgets())
     yield
-    gc.collect()
+    _flush_deletions()
     leaked = [widget for address, widget in _top_level_widgets().items() if address not in before]
     if leaked:
         names = ", ".join(f"{type(widget).__name__}({widget.objectName()!r})" for widget in leaked)

@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer import export
 from explorer.export import atomic, rendering
+from explorer.figures import FIGURE_NAMES, animated_figures
 from explorer.inference import ModelCache, run_inference
 from explorer.state import ExplorerState, InferenceRequest
 from swin_model import windows
@@ -599,7 +600,7 @@ def test_gui_export_matches_the_cli(main_window, tmp_path: Path, monkeypatch) ->
     run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert sorted(os.listdir(gui_dir)) == sorted(os.listdir(cli_dir))
-    assert len(os.listdir(gui_dir)) == 8 * 3 + 1
+    assert len(os.listdir(gui_dir)) == len(FIGURE_NAMES) * len(export.FORMATS) + len(animated_figures())
     # the same settings give the same figures: SVG byte for byte, PNG and GIF pixel for
     # pixel, PDF object for object
     differences = {name: difference for name in sorted(os.listdir(gui_dir))
