@@ -68,7 +68,10 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("cyclic-shift", "Cyclic shift", "explorer.views.cyclic_shift:CyclicShiftView", animates=True),
     FigureSpec("mask", "Mask", "explorer.views.mask:MaskView"),
     FigureSpec("attention", "Attention", "explorer.views.attention:AttentionView", needs_model=True),
+    FigureSpec("relative-position", "Position bias", "explorer.views.relative_position:RelativePositionView",
+               needs_model=True),
     FigureSpec("merging", "Merging", "explorer.views.merging:MergingView"),
+    FigureSpec("receptive-field", "Receptive field", "explorer.views.receptive_field:ReceptiveFieldView"),
     FigureSpec("cost", "Cost", "explorer.views.cost:CostView", place="side", needs_model=True),
 )
 """Every figure, in teaching order (the order of tabs, exports and the command line)."""

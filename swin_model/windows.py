@@ -27,6 +27,7 @@ __all__ = [
     "MASK_VALUE",
     "MERGE_OFFSETS",
     "StageGeometry",
+    "attention_groups",
     "attention_mask",
     "attention_mask_array",
     "check_window",
@@ -41,6 +42,8 @@ __all__ = [
     "pad_feature_map",
     "pad_image",
     "patch_grid",
+    "receptive_field",
+    "receptive_field_growth",
     "region_map",
     "relative_position_index",
     "reverse_cyclic_shift",
@@ -420,3 +423,116 @@ def relative_position_index(window_size: int, table_window_size: int | None = No
     relative = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # M*M, M*M, 2
     relative = relative + (table - 1)
     return relative[:, :, 0] * (2 * table - 1) + relative[:, :, 1]
+
+
+# --- receptive field ---------------------------------------------------------------------------
+
+GROUPS_PER_WINDOW = 9
+"""Group labels of :func:`attention_groups`: window * 9 + official region (0-8)."""
+
+
+def attention_groups(height: int, width: int, window_size: int, shift_size: int) -> np.ndarray:
+    """(height, width) int64 on the original, unrolled padded grid: which tokens attend to
+    each other in one (S)W-MSA block. Two tokens share a label exactly when the cyclic shift
+    puts them in the same window and the mask does not block them (same official region):
+    label = window * 9 + region, window row-major on the rolled grid. Without a shift every
+    token of a window shares its window's label. ``height`` and ``width`` are the padded grid."""
+    window_size, shift_size = check_window(window_size, shift_size)
+    rolled = (window_index_map(height, width, window_size) * GROUPS_PER_WINDOW
+              + region_map(height, width, window_size, shift_size))
+    groups: np.ndarray = reverse_cyclic_shift(rolled, shift_size, dims=(0, 1))
+    return groups
+
+
+def _attention_sources(field: np.ndarray, geometry: StageGeometry, shift_size: int) -> np.ndarray:
+    """(h, w) bool: the block inputs that reach the (h, w) bool ``field`` of block outputs.
+
+    An output token mixes its own input (residual, norms and MLP work per token) with every
+    real token of its attention group; padded tokens are zeros after the norm, so their keys
+    and values are constants that carry nothing from the image."""
+    groups = attention_groups(geometry.padded_height, geometry.padded_width,
+                              geometry.window_size, shift_size)[:geometry.height, :geometry.width]
+    reached: np.ndarray = field | np.isin(groups, np.unique(groups[field]))
+    return reached
+
+
+def _merge_sources(field: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(height, width) bool of the previous stage: the tokens whose 2x2 groups form the
+    merged tokens of the (ceil(height/2), ceil(width/2)) bool ``field`` (padding rows and
+    columns of an odd map are zeros and reach nothing)."""
+    sources = np.zeros((height, width), dtype=bool)
+    for row, col in MERGE_OFFSETS:
+        part = sources[row::2, col::2]
+        part |= field[:part.shape[0], :part.shape[1]]
+    return sources
+
+
+def _checked_position(config: SwinConfig, geometries: list[StageGeometry], stage: int, block: int,
+                      row: int, col: int) -> StageGeometry:
+    """The geometry of 1-based ``stage`` after checking stage, block and (row, col)."""
+    stage, block = _integer(stage, "stage"), _integer(block, "block")
+    if not 1 <= stage <= config.num_stages:
+        raise ValueError(f"stage must be 1-{config.num_stages} (1-based), got {stage}")
+    geometry = geometries[stage - 1]
+    if not 1 <= block <= geometry.depth:
+        raise ValueError(f"block must be 1-{geometry.depth} for stage {stage} (1-based), got {block}")
+    row, col = _integer(row, "row"), _integer(col, "col")
+    if not (0 <= row < geometry.height and 0 <= col < geometry.width):
+        raise ValueError(f"token ({row}, {col}) is outside stage {stage}'s "
+                         f"{geometry.height}x{geometry.width} grid")
+    return geometry
+
+
+def receptive_field(config: SwinConfig, height: int, width: int, stage: int, block: int,
+                    row: int, col: int) -> np.ndarray:
+    """(ceil(H/p), ceil(W/p)) bool over the stage-1 patch grid of an ``height x width`` input
+    (p = patch size; patches of the zero padding to a multiple of p included): True where a
+    patch can change token (``row``, ``col``) of the stage's grid after block ``block`` has
+    run. ``stage`` and ``block`` count from 1, like the explorer; (row, col) from 0.
+
+    Rules, read backwards from the token (exactly the model's geometry):
+    - W-MSA / SW-MSA block: a token mixes with the tokens of its :func:`attention_groups`
+      group: its window after the roll, restricted to its own region (a hard mask; the
+      model's -100 leaves weights of about e^-100, not exactly 0). The roll makes no false
+      neighbours: tokens that only meet because of the wrap-around are in other regions.
+    - Padding to the window: padded tokens are zeros after the first norm; they sit in the
+      windows and are attended to, but as constants (bias-only keys and values) they
+      carry no patch, and their outputs are cropped away.
+    - Patch merging: a merged token is the union of its 2x2 group (padding of an odd map
+      adds nothing). Norms, MLPs and residuals mix nothing between tokens.
+    """
+    geometries = stage_geometry(config, height, width)
+    geometry = _checked_position(config, geometries, stage, block, row, col)
+    field = np.zeros((geometry.height, geometry.width), dtype=bool)
+    field[row, col] = True
+    for stage_index in range(stage - 1, -1, -1):
+        geometry = geometries[stage_index]
+        last = block if stage_index == stage - 1 else geometry.depth
+        for block_index in range(last - 1, -1, -1):
+            field = _attention_sources(field, geometry, geometry.block_shift(block_index))
+        if stage_index > 0:
+            previous = geometries[stage_index - 1]
+            field = _merge_sources(field, previous.height, previous.width)
+    return field
+
+
+def receptive_field_growth(config: SwinConfig, height: int, width: int, patch_row: int,
+                           patch_col: int) -> list[tuple[int, int, int]]:
+    """How the receptive field at one place of the image grows through the network.
+
+    For every block in forward order, (stage, block, patches) with 1-based stage and
+    block: the number of stage-1 patches in the :func:`receptive_field` of the token that
+    holds stage-1 patch (``patch_row``, ``patch_col``) after that block; that token is
+    (patch_row >> s, patch_col >> s) at 0-based stage s (every merge halves the grid)."""
+    geometries = stage_geometry(config, height, width)
+    first = geometries[0]
+    if not (0 <= patch_row < first.height and 0 <= patch_col < first.width):
+        raise ValueError(f"patch ({patch_row}, {patch_col}) is outside the "
+                         f"{first.height}x{first.width} patch grid")
+    growth = []
+    for stage_index, geometry in enumerate(geometries):
+        row, col = patch_row >> stage_index, patch_col >> stage_index
+        for block_index in range(geometry.depth):
+            field = receptive_field(config, height, width, stage_index + 1, block_index + 1, row, col)
+            growth.append((stage_index + 1, block_index + 1, int(field.sum())))
+    return growth

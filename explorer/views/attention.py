@@ -5,25 +5,31 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from pyqtgraph.Qt import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.palette import MASK_COLORS, REGION_COLORS, region_text_color
 from explorer.state import InferenceResult
+from swin_model.rollout import attention_rollout, block_order
 from swin_model.windows import MASK_VALUE, locate_token
 
 from .base import FigureView, PhotoLayer, result_matches
 from .cells import cell_at, cell_rects, label_rectangles, rect_centres, value_rects
 from .geometry_cache import cached_mask, cached_slot_regions, cached_token_positions
+from .heat import LevelCells, sequential_levels
 from .items import Label, Panel, boundary_path, cells_in_path, grid_path, make_path_item, rect_path
 from .text_pool import TextPool
 
-__all__ = ["ATTENTION_COLOR", "AttentionView"]
+__all__ = ["ATTENTION_COLOR", "RANDOM_WEIGHTS_BADGE", "ROLLOUT_NEEDS_BLOCKS", "AttentionView"]
 
 ATTENTION_COLOR = "#FFD000"
 MAX_ALPHA = 230
 MASKED_ALPHA = 200
 """Opacity of the dark "masked" fill over keys that the mask gives −100."""
 WAITING_TEXT = "waiting for the model…"
+ROLLOUT_NEEDS_BLOCKS = "rollout needs every block: run with rollout on"
+RANDOM_WEIGHTS_BADGE = "random weights: the map shows the mechanism, its pattern carries no meaning"
+ROLLOUT_LEVELS = 24
+"""Opacity levels of the rollout map (level 0, no weight, is not drawn)."""
 
 
 @lru_cache(maxsize=MAX_ALPHA + 1)
@@ -44,7 +50,18 @@ class AttentionView(FigureView):
     borders, official numbers). Keys that the mask blocks for this query (−100: another
     region) are filled with the mask view's dark grey in both panels: their weight is ≈ 0.
     A result whose model, input size, stage or block differ from the state is not drawn.
+
+    With "Rollout" checked (``rolloutCheck``), the photo shows instead the attention
+    rollout of the query through every block up to the selected one
+    (:func:`swin_model.rollout.attention_rollout`) on the 4×4 patches; it needs the attention
+    of every block up to it: the result's ``all_attention`` ({(stage, block) 0-based:
+    (num_windows, heads, N, N)}) or else its ``captured`` blocks' ``attention``. Without
+    trained weights the title carries a badge saying the maps carry no meaning.
     """
+
+    rolloutRequested = QtCore.Signal(bool)
+    """The user switched the rollout on or off: runs must capture every block (on) or may
+    capture the selected block only (off)."""
 
     explanation = (
         "Attention map: how much the query token (white) attends to each token of its "
@@ -92,6 +109,21 @@ class AttentionView(FigureView):
         self._summary = ""
         self._window_key: tuple[object, ...] | None = None
 
+        self.rollout_check = QtWidgets.QCheckBox("Rollout through every block")
+        self.rollout_check.setObjectName("rolloutCheck")
+        self.rollout_check.setToolTip(
+            "Attention rollout: multiply the head-averaged attention of every block up to the "
+            "selected one, each mixed half-and-half with the identity (the residual), mapped back "
+            "through every roll and merge to the image's patches."
+        )
+        self.controls.addWidget(self.rollout_check)
+        self.controls.addStretch(1)
+        self.rollout_cells = LevelCells(viewbox, ROLLOUT_LEVELS, z=9)
+        self._rollout: np.ndarray | None = None
+        self._rollout_key: tuple[object, ...] | None = None
+        self._rollout_status = ""
+        self.rollout_check.toggled.connect(self._rollout_toggled)
+
     # --- data ---------------------------------------------------------------------------
 
     def is_showing_result(self) -> bool:
@@ -100,6 +132,25 @@ class AttentionView(FigureView):
     def status_text(self) -> str:
         """ "" while a result is drawn; otherwise why not (waiting, stale, error)."""
         return "" if self._shown else self._status_text
+
+    def rollout_enabled(self) -> bool:
+        return self.rollout_check.isChecked()
+
+    def set_rollout(self, enabled: bool) -> None:
+        """Check or uncheck "Rollout" (emits rolloutRequested when it changes)."""
+        self.rollout_check.setChecked(enabled)
+
+    def rollout_weights(self) -> np.ndarray | None:
+        """(h1, w1) rollout over the stage-1 patches as computed, None when not shown."""
+        return None if self._rollout is None else self._rollout.copy()
+
+    def rollout_status(self) -> str:
+        """ "" while the rollout is drawn (or off); otherwise why it is not."""
+        return self._rollout_status
+
+    def drawn_rollout_levels(self) -> np.ndarray:
+        """(h1, w1) opacity level of each patch as drawn (-1: nothing drawn)."""
+        return self.rollout_cells.drawn_levels()
 
     def drawn_token_weights(self) -> dict[tuple[int, int], float]:
         """{(row, col) of a token of the padded grid: weight} for every key rect drawn,
@@ -209,16 +260,26 @@ class AttentionView(FigureView):
             self._summary = ""
         else:
             self.status.setVisible(False)
-            weights = np.asarray(result.attention[window, context.head, slot], dtype=np.float64)  # N
+            attention = result.attention
+            assert attention is not None  # _usable_result checked it
+            weights = np.asarray(attention[window, context.head, slot], dtype=np.float64)  # N
             self._masked_row = self._mask_row(result, window, slot)
             self._draw_weights(positions, weights, stride)
             self._draw_slot_weights(weights)
             self._draw_masked(positions, stride)
             self._summary = self._weights_summary(weights)
-        self.style_title(
-            self.panel.title,
-            f"attention of query ({query_row}, {query_col}) · window {window} · head {context.head + 1}",
-        )
+        self._draw_rollout(result is not None)
+        if self.rollout_enabled():
+            title = (f"attention rollout of query ({query_row}, {query_col}) through "
+                     f"{self._rollout_depth()} blocks, heads averaged")
+        else:
+            title = (f"attention of query ({query_row}, {query_col}) · window {window} · "
+                     f"head {context.head + 1}")
+        shown = self._rollout is not None or (bool(self._shown) and not self.rollout_enabled())
+        if shown and not context.state.checkpoint_path:
+            title += (f" <span style='background-color:#6B4A00; color:#FFE3A3'>&nbsp;{RANDOM_WEIGHTS_BADGE}"
+                      f"&nbsp;</span>")
+        self.style_title(self.panel.title, title)
         self.style_title(
             self.window_panel.title,
             f"window {window} after the roll ({window_size}×{window_size} slots)"
@@ -226,6 +287,103 @@ class AttentionView(FigureView):
             else f"window {window} ({window_size}×{window_size} slots)",
         )
         self.set_note(self._note(window))
+
+    # --- rollout ------------------------------------------------------------------------
+
+    def _rollout_toggled(self, enabled: bool) -> None:
+        self.rolloutRequested.emit(enabled)
+        if self.context is not None:
+            self._dirty = True
+            if not self._hidden_in_window():
+                self.flush()
+
+    def _rollout_depth(self) -> int:
+        """How many blocks the rollout goes through (the selected one included)."""
+        assert self.context is not None
+        return block_order(self.context.config).index((self.context.stage, self.context.block)) + 1
+
+    def _rollout_attention(self) -> tuple[list[np.ndarray] | None, str]:
+        """The attention of every block up to the selected one, in forward order, from the
+        result's ``all_attention``; None and the reason when it is not there."""
+        context = self.context
+        assert context is not None
+        result = self.result
+        if result is None:
+            return None, WAITING_TEXT
+        if result.error:
+            return None, f"the model run failed: {result.error}"
+        if not result_matches(result, context.state, with_block=False):
+            return None, WAITING_TEXT
+        every_block = getattr(result, "all_attention", None)
+        if not every_block:
+            captured = getattr(result, "captured", None) or {}
+            every_block = {key: block.attention for key, block in captured.items()}
+        if not every_block:
+            return None, ROLLOUT_NEEDS_BLOCKS
+        needed = block_order(context.config)[: self._rollout_depth()]
+        if any(key not in every_block for key in needed):
+            return None, ROLLOUT_NEEDS_BLOCKS
+        return [np.asarray(every_block[key]) for key in needed], ""
+
+    def _draw_rollout(self, block_result_shown: bool) -> None:
+        """In rollout mode: the rollout on the photo's patches instead of the window weights
+        (or the reason it cannot be drawn); otherwise hide it."""
+        context = self.context
+        assert context is not None
+        if not self.rollout_enabled():
+            self._rollout, self._rollout_status = None, ""
+            self.rollout_cells.set_visible(False)
+            return
+        for item in self.token_rects:
+            item.setVisible(False)
+        self.masked_tokens.setVisible(False)
+        attentions, reason = self._rollout_attention()
+        if attentions is None:
+            self._rollout, self._rollout_status = None, reason
+            self.rollout_cells.set_visible(False)
+            geometry = context.geometry
+            self.status.configure(
+                reason, self.theme.foreground, self.qfont(self.theme.title_size + 2, bold=True), (0.5, 0.5)
+            )
+            self.status.set_box(self.brush(self.theme.background, alpha=200))
+            self.status.setPos(geometry.padded_width * geometry.stride / 2,
+                               geometry.padded_height * geometry.stride / 2)
+            self.status.setVisible(True)
+            return
+        self.status.setVisible(False)
+        row, col = context.query
+        key = (id(self.result), context.stage, context.block, row, col)
+        if key != self._rollout_key or self._rollout is None:
+            size = context.image_size
+            self._rollout = attention_rollout(context.config, size, size, attentions,
+                                              context.stage + 1, context.block + 1, row, col)
+            self._rollout_key = key
+        self._rollout_status = ""
+        # square root: the query's own patches keep most of the weight (the residual), and a
+        # linear scale would hide how far the rest spreads
+        levels = sequential_levels(np.sqrt(self._rollout), ROLLOUT_LEVELS)
+        levels[levels == 0] = -1
+        self.rollout_cells.set_brushes([_attention_brush(round(MAX_ALPHA * level / (ROLLOUT_LEVELS - 1)))
+                                        for level in range(ROLLOUT_LEVELS)])
+        self.rollout_cells.set_levels(levels, context.config.patch_size)
+
+    def _rollout_note(self) -> str:
+        context = self.context
+        assert context is not None
+        depth = self._rollout_depth()
+        if self._rollout is None:
+            status = self._rollout_status[:1].upper() + self._rollout_status[1:]
+            return (f"<b>{status}.</b> The rollout multiplies the attention of all {depth} blocks up to "
+                    f"this one; a run records them only while “Rollout” is on.")
+        peak = float(self._rollout.max())
+        return (
+            f"Attention rollout through {depth} blocks: per block the head-averaged attention A, "
+            f"mixed with the identity for the residual (0.5·A + 0.5·I, rows renormalised; padded "
+            f"tokens carry nothing and are dropped), multiplied block after block and mapped back "
+            f"through every roll and 2×2 merge to the {context.config.patch_size}×"
+            f"{context.config.patch_size} patches. Yellow opacity ∝ √(weight / max) (max {peak:.4f}). "
+            f"Right: the selected block's own window weights. Click the image to pick another query."
+        )
 
     def _mask_row(self, result: InferenceResult, window: int, slot: int) -> np.ndarray:
         """(N,) bool: the keys the mask blocks for the query (−100), none in a W-MSA block."""
@@ -353,6 +511,8 @@ class AttentionView(FigureView):
     def _note(self, window: int) -> str:
         context = self.context
         assert context is not None
+        if self.rollout_enabled():
+            return self._rollout_note()
         head = f"head {context.head + 1}/{context.geometry.num_heads}"
         if not self._shown:
             status = self._status_text[:1].upper() + self._status_text[1:]
@@ -395,6 +555,13 @@ class AttentionView(FigureView):
         token = self._token_at(point.x(), point.y())
         if token is None:
             return None
+        if self._rollout is not None:
+            assert self.context is not None
+            patch = self.context.config.patch_size
+            cell = cell_at(point.x(), point.y(), patch, *self._rollout.shape)
+            if cell is None:
+                return f"token {token}"
+            return f"token {token} · patch {cell} · rollout weight {self._rollout[cell]:.5f}"
         if not self._shown:
             return f"token {token}"
         weight = self._shown.get(token)
