@@ -3,13 +3,14 @@
     python main.py [IMAGE]             open the explorer (on a bundled photo without IMAGE)
     python main.py export IMAGE ...    write figures without opening a window
     python main.py flops ...           print the cost table
+    python main.py weights ...         download the official pretrained weights
 """
 
 from __future__ import annotations
 
 import sys
 
-CLI_COMMANDS = {"export", "flops", "-h", "--help"}
+CLI_COMMANDS = {"export", "flops", "weights", "-h", "--help"}
 
 
 def main(argv: list[str]) -> int:

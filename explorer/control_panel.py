@@ -196,7 +196,6 @@ class ControlPanel(QtWidgets.QWidget):
                 self.model_combo.setCurrentIndex(index)
             self.image_size_spin.setValue(state.img_size)
             self.window_size_spin.setValue(state.window_size)
-            self.window_size_spin.setEnabled(not state.checkpoint_path)
             self.shift_check.setChecked(state.shifted)
             self.stage_spin.setRange(1, len(geometries))
             self.stage_spin.setValue(state.stage + 1)

@@ -171,7 +171,8 @@ class Controller(QtCore.QObject):
     @QtCore.Slot(dict)
     def update_from_controls(self, changes: dict[str, Any]) -> ExplorerState:
         """Apply what the control panel asked for. Choosing a loaded checkpoint brings its
-        own layout, name and window size (its bias tables fix M)."""
+        own layout, name and trained window size (M can change afterwards: the bias tables
+        are then resized as the official code does)."""
         changes = dict(changes)
         if "checkpoint_path" in changes:
             path = changes["checkpoint_path"]

@@ -132,6 +132,11 @@ class FigureHub(QtCore.QObject):
             self.side_docks[name].show()
             self.side_docks[name].raise_()
 
+    def set_theme(self, name: str) -> None:
+        """Draw every figure view in the theme ``name`` ("screen" or "slide")."""
+        for view in self.views.values():
+            view.set_theme(name)
+
     def show_state(self, resolved: ResolvedState, prepared: Any) -> None:
         """Redraw every view for ``resolved`` on ``prepared``'s photo."""
         for view in self.views.values():

@@ -24,8 +24,10 @@ from . import settings as app_settings
 from .control_panel import ControlPanel
 from .controller import Controller
 from .figure_hub import FigureHub, make_dock
+from .help_dialogs import ShortcutSheet, show_about
 from .image_sources import DEFAULT_IMAGE, SAMPLE_IMAGES, ImageSources
 from .inference import ModelCache
+from .presentation import Presentation
 from .state import ExplorerState, InferenceResult
 from .window_actions import WindowActions, build_actions
 from .worker import Runner
@@ -44,9 +46,6 @@ __all__ = ["DEFAULT_IMAGE", "SAMPLE_IMAGES", "MainWindow"]
 SHUTDOWN_WAIT_MS = 5000
 """How long closing waits for the worker to stop (a run stops at its next module)."""
 CHECKPOINT_FILTER = "Checkpoints (*.pth *.pt *.bin *.safetensors);;All files (*)"
-ABOUT_TEXT = ("Swin Explorer shows how the Swin Transformer cuts an image into patches and windows, "
-              "shifts the windows, masks attention across regions, merges patches and what it all "
-              "costs, on a real model running in the background.")
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -89,6 +88,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls_dock = make_dock(self, "Controls", "controlsDock", self._scrolling(self.controls),
                                        QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.hub = FigureHub(self)
+        self.presentation = Presentation(self)
         self.resizeDocks([self.controls_dock, self.output_dock], [270, 540], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.output_dock, self.cost_dock], [230, 670], QtCore.Qt.Orientation.Vertical)
         self._build_status_bar()
@@ -103,6 +103,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.hub.stagePicked.connect(self._on_stage_picked)
         self.hub.blockPicked.connect(self._on_block_picked)
         self.image_sources.failed.connect(self.show_error)
+        self.image_sources.warned.connect(self.show_error)
         self.controller.stateChanged.connect(self._on_state_changed)
         self.controller.resultReady.connect(self._on_result)
         self.controller.busyChanged.connect(self._on_busy_changed)
@@ -224,6 +225,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.hub.create_views()
         self._install_export_actions()
+        self._list_cached_weights()
         self.controls.setEnabled(True)
         self._sync_controls(self.controller.resolved)
         app_settings.restore_controls(self.settings, self)
@@ -254,6 +256,22 @@ class MainWindow(QtWidgets.QMainWindow):
         except Exception as error:  # exporting is optional; the explorer works without it
             self.export_actions = None
             self.show_error(f"The export actions are unavailable: {error}")
+
+    def _list_cached_weights(self) -> None:
+        """Add the pretrained weights downloaded earlier to the model list (their layout comes
+        from the catalogue; the file is read and checked when it is first used)."""
+        from swin_model.weights import cached_checkpoints, load_catalogue
+
+        try:
+            catalogue = load_catalogue()
+            cached = cached_checkpoints(catalogue)
+        except (OSError, ValueError) as error:
+            self.show_error(f"The downloaded weights could not be listed: {error}")
+            return
+        for path in cached:
+            key = str(path.resolve())
+            self.controller.checkpoints[key] = catalogue.entry(path.stem).config
+            self.controls.add_checkpoint(key, path.name)
 
     # --- images -------------------------------------------------------------------------
 
@@ -379,13 +397,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.messageShown.emit(message)
 
     def show_about(self) -> None:
-        QtWidgets.QMessageBox.about(self, "About Swin Explorer", ABOUT_TEXT)
+        show_about(self)
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        """Open the keyboard-shortcut sheet (non-modal); returns it."""
+        sheet = ShortcutSheet(self)
+        sheet.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        sheet.show()
+        return sheet
 
     # --- closing ------------------------------------------------------------------------
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if not self._closing:
             self._closing = True
+            self.presentation.leave()
             self.save_settings()
         self.controller.shutdown(timeout_ms=SHUTDOWN_WAIT_MS)
         super().closeEvent(event)

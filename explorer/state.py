@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from swin_model.config import SwinConfig, preset
+from swin_model.windows import config_at_window
 
 __all__ = [
     "CAPTURE_BUDGET_BYTES",
@@ -20,6 +21,8 @@ __all__ = [
     "MAX_WINDOW_SIZE",
     "MIN_IMAGE_SIZE",
     "MIN_WINDOW_SIZE",
+    "PAPER_SETTINGS",
+    "PAPER_TOY_SETTINGS",
     "CapturedBlock",
     "ExplorerState",
     "InferenceRequest",
@@ -30,7 +33,7 @@ __all__ = [
 ]
 
 MIN_IMAGE_SIZE = 32
-MAX_IMAGE_SIZE = 1024
+MAX_IMAGE_SIZE = 1536
 MIN_WINDOW_SIZE = 2
 MAX_WINDOW_SIZE = 32
 
@@ -61,6 +64,17 @@ class ExplorerState:
         return dataclasses.replace(self, **changes)
 
 
+PAPER_SETTINGS: dict[str, Any] = {
+    "model_name": "swin-t", "img_size": 224, "window_size": 7, "shifted": True, "stage": 0, "block": 1,
+    "head": 0, "window": -1, "checkpoint_path": None, "checkpoint_config": None,
+}
+"""The paper's main setting: Swin-T at 224×224 with M = 7, shifted windows, the first
+shifted block."""
+PAPER_TOY_SETTINGS: dict[str, Any] = {**PAPER_SETTINGS, "img_size": 32, "window_size": 4}
+"""The toy grid of the paper's figures: 8×8 tokens in stage 1, 2×2 windows of M = 4,
+shifted by 2."""
+
+
 def window_index(window: int, num_windows: int) -> int:
     """``window`` as an index in 0 .. num_windows - 1: negative values count from the end,
     anything out of range is clamped."""
@@ -70,11 +84,13 @@ def window_index(window: int, num_windows: int) -> int:
 
 
 def model_config(state: ExplorerState) -> SwinConfig:
-    """The configuration of the model ``state`` describes, at the state's input size and
-    shift: the checkpoint's own layout when one is chosen, else the named preset with the
+    """The configuration of the model ``state`` describes, at the state's input size, window
+    and shift: the checkpoint's own layout when one is chosen (its bias tables resized to the
+    state's window when that differs from the trained one), else the named preset with the
     state's window size."""
     if state.checkpoint_config is not None:
-        return state.checkpoint_config.replace(img_size=state.img_size, shifted=state.shifted)
+        at_window = config_at_window(state.checkpoint_config, state.window_size)
+        return at_window.replace(img_size=state.img_size, shifted=state.shifted)
     return preset(state.model_name, img_size=state.img_size, window_size=state.window_size,
                   shifted=state.shifted)
 
@@ -143,6 +159,9 @@ class InferenceResult:
     elapsed_seconds: float = 0.0
     captured: Mapping[tuple[int, int], CapturedBlock] = field(default_factory=dict, repr=False)
     capture_note: str = ""
+    non_finite: str | None = None
+    """When the logits hold a NaN or an infinity: where the forward pass first produced
+    one, e.g. "stage 2, block 1 (attention)"; None when the logits are finite."""
 
     def for_state(self, state: ExplorerState) -> InferenceResult | None:
         """This run seen from ``state``: the same prediction with the attention of the block

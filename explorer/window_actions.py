@@ -17,6 +17,7 @@ from PySide6 import QtGui, QtWidgets
 from .control_panel import TOOLTIPS
 from .figures import tab_figures
 from .image_sources import SAMPLE_IMAGES
+from .state import PAPER_SETTINGS, PAPER_TOY_SETTINGS
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -99,6 +100,15 @@ def build_actions(window: MainWindow) -> WindowActions:
         "Run the model again on the current image.", "runAgain")
     add(model_menu, "Toggle &shifted windows", _drop_checked(controls.shift_check.toggle), "Ctrl+Shift+W",
         TOOLTIPS["shiftCheck"], "toggleShift")
+
+    def open_weights_dialog() -> None:
+        from .weights_dialog import open_weights_dialog as open_dialog
+
+        open_dialog(window)
+
+    add(model_menu, "&Download pretrained weights…", _drop_checked(open_weights_dialog), None,
+        "Download the official ImageNet weights once; they are used offline afterwards.",
+        "downloadWeights")
     model_menu.addSeparator()
     for stage in range(1, 5):
         add(model_menu, f"Stage {stage}", _drop_checked(partial(controls.stage_spin.setValue, stage)),
@@ -110,6 +120,12 @@ def build_actions(window: MainWindow) -> WindowActions:
     add(model_menu, "Next &head", _drop_checked(controls.head_spin.stepUp), "Alt+Up", name="nextHead")
     add(model_menu, "Previous h&ead", _drop_checked(controls.head_spin.stepDown), "Alt+Down",
         name="previousHead")
+    model_menu.addSeparator()
+    add(model_menu, "Reset to the &paper's settings",
+        _drop_checked(partial(controller.update, **PAPER_SETTINGS)), "Ctrl+Shift+R",
+        "Swin-T at 224×224, M = 7, shifted windows, stage 1, block 2.", "paperSettings")
+    add(model_menu, "Paper's &toy example", _drop_checked(partial(controller.update, **PAPER_TOY_SETTINGS)),
+        "Ctrl+Shift+T", "The grid of the paper's figures: 8×8 tokens, M = 4, shift 2.", "paperToy")
 
     view_menu = bar.addMenu("&View")
     for index, spec in enumerate(tab_figures()):
@@ -118,8 +134,15 @@ def build_actions(window: MainWindow) -> WindowActions:
     view_menu.addSeparator()
     for dock in (window.controls_dock, window.output_dock, window.cost_dock):
         view_menu.addAction(dock.toggleViewAction())
+    view_menu.addSeparator()
+    presentation = add(view_menu, "&Presentation mode", _drop_checked(window.presentation.toggle), "F11",
+                       "Full screen, large fonts, panels hidden; F11 or Esc to leave.", "presentationMode")
+    presentation.setCheckable(True)
+    window.presentation.toggled.connect(presentation.setChecked)
 
     help_menu = bar.addMenu("&Help")
+    add(help_menu, "&Keyboard shortcuts", _drop_checked(window.show_shortcuts), "F1",
+        "Every keyboard shortcut of the window.", "shortcuts")
     add(help_menu, "&About Swin Explorer", _drop_checked(window.show_about), name="about")
     return WindowActions(file_menu=file_menu, recent_menu=recent_menu, model_menu=model_menu,
                          view_menu=view_menu, help_menu=help_menu, quit=quit_action, by_name=named)

@@ -31,6 +31,7 @@ __all__ = [
     "attention_mask",
     "attention_mask_array",
     "check_window",
+    "config_at_window",
     "cyclic_shift",
     "effective_window",
     "lecture_region_map",
@@ -536,3 +537,16 @@ def receptive_field_growth(config: SwinConfig, height: int, width: int, patch_ro
             field = receptive_field(config, height, width, stage_index + 1, block_index + 1, row, col)
             growth.append((stage_index + 1, block_index + 1, int(field.sum())))
     return growth
+
+
+def config_at_window(config: SwinConfig, window_size: int) -> SwinConfig:
+    """The configuration :func:`load_checkpoint` gives a checkpoint of ``config`` loaded at
+    another ``window_size`` W: window W, and each stage the window the official code builds at
+    ``config.img_size`` (min(W, grid) where the stage grid is no larger than W), which is the
+    side its bias tables are resized to; ``config`` itself at its own window. Pure (the
+    geometry only). ValueError from SwinConfig for an invalid W."""
+    if window_size == config.window_size:
+        return config
+    stage_windows = official_table_windows(config.img_size, config.img_size, config.patch_size,
+                                           window_size, config.num_stages)
+    return config.replace(window_size=window_size, stage_window_sizes=tuple(stage_windows))

@@ -15,6 +15,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _SETTINGS_HOME = tempfile.mkdtemp(prefix="swin-explorer-settings-")
 os.environ["XDG_CONFIG_HOME"] = _SETTINGS_HOME
+os.environ["SWIN_EXPLORER_CACHE"] = tempfile.mkdtemp(prefix="swin-explorer-weights-")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:

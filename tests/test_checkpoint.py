@@ -383,7 +383,6 @@ def test_override_agreeing_with_shapes_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("override", "named"), [
-    ({"window_size": 7}, "window_size"),
     ({"embed_dim": 48}, "embed_dim"),
     ({"num_heads": (1, 2, 4)}, "num_heads"),
     ({"num_classes": 1000}, "num_classes"),
@@ -397,12 +396,27 @@ def test_override_contradicting_shapes_refused(tmp_path: Path, override: dict, n
         load_checkpoint(path, **override)
 
 
-def test_window_override_error_states_the_table(tmp_path: Path) -> None:
+def test_a_new_window_resizes_the_tables_as_the_official_code_does(tmp_path: Path) -> None:
+    from swin_model.bias_resize import resize_bias_table
+
+    source = randomised(SMALL)
     path = tmp_path / "swin.pth"
-    save_official(randomised(SMALL), path)
-    with pytest.raises(CheckpointError) as error:
-        load_checkpoint(path, window_size=7)
-    assert "window_size=7" in str(error.value) and "49 rows" in str(error.value)
+    save_official(source, path)
+    model = load_checkpoint(path, window_size=7)
+    assert model.bias_tables_resized_from == SMALL.window_size
+    loaded = dict(model.state_dict())
+    windows_used = []
+    for key, table in source.state_dict().items():
+        if key.endswith("relative_position_bias_table"):
+            side = round(loaded[key].shape[0] ** 0.5)
+            windows_used.append((side + 1) // 2)
+            torch.testing.assert_close(loaded[key], resize_bias_table(table, (side + 1) // 2))
+    # the file does not say its input size, so the default 224 applies, where every stage of
+    # this model (56, 28, 14 tokens) is larger than the new window: all tables become 7
+    assert model.config.img_size == 224
+    assert windows_used == [7] * 6
+    with pytest.raises((CheckpointError, ValueError)):
+        load_checkpoint(path, window_size=0)
 
 
 # --- strict loading ------------------------------------------------------------------------

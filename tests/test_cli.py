@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from explorer.figures import FIGURE_NAMES, animated_figures
+from explorer.state import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from swin_model import SwinTransformer
 from swin_model.config import preset
 from swin_model.flops import count_macs
@@ -112,8 +113,12 @@ def test_flops_bad_input_in_subprocess() -> None:
                                      "swin-t, swin-s, swin-b, swin-l")
 
 
+SIZE_RANGE = f"--img-size must be {MIN_IMAGE_SIZE}-{MAX_IMAGE_SIZE}"
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    (("flops", "--img-size", "8"), "--img-size must be 32-1024"),
+    (("flops", "--img-size", "8"), SIZE_RANGE),
+    (("flops", "--img-size", str(MAX_IMAGE_SIZE + 1)), SIZE_RANGE),
     (("flops", "--window-size", "1"), "--window-size must be 2-32"),
     (("flops", "--window-size", "abc"), "expected a whole number"),
     (("flops", "--bogus"), "unrecognized arguments: --bogus"),

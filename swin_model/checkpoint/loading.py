@@ -9,15 +9,19 @@ from pathlib import Path
 
 import torch
 
+from .. import windows
+from ..bias_resize import resize_bias_table, table_window
 from ..config import SwinConfig
 from ..model import SwinTransformer, normal_tensors
-from .common import CheckpointError
-from .config_from_shapes import config_from_official
+from .common import CheckpointError, StateDict
+from .config_from_shapes import _TABLE, _infer_fields, _same_value, config_from_official
 from .key_rules import is_derived
 from .layouts import convert_to_official, detect_format
 from .reading import read_checkpoint
 
-__all__ = ["MAX_LISTED_PROBLEMS", "check_tensor_kinds", "load_checkpoint"]
+__all__ = ["MAX_LISTED_PROBLEMS", "check_tensor_kinds", "config_at_window", "load_checkpoint"]
+
+config_at_window = windows.config_at_window
 
 MAX_LISTED_PROBLEMS = 12
 """Key problems listed one by one in a CheckpointError; the rest are counted."""
@@ -36,6 +40,15 @@ def load_checkpoint(path: str | Path, **overrides: object) -> SwinTransformer:
     strict: a missing, misshaped or unexpected key, or a tensor that is not a dense
     floating-point one, raises CheckpointError naming it.
 
+    A ``window_size`` W other than the checkpoint's M builds the model at W: each stage is
+    given the window the official code builds at ``img_size`` (min(W, grid) where the stage
+    grid is no larger than W, unless ``stage_window_sizes`` says otherwise), and every
+    relative position bias table of another side is resized bicubically to it as the
+    official ``load_pretrained`` does (:func:`swin_model.bias_resize.resize_bias_table`);
+    the relative position index follows the new window. ``model.bias_tables_resized_from``
+    is then M (None when no table was resized): the model is the trained one only
+    approximately, and its accuracy off the trained window is not guaranteed.
+
     The model's ``checkpoint_info`` says which file, layout and weights were read (the same
     line is logged at INFO level on the ``swin_model.checkpoint`` logger). Inside
     ``torch.inference_mode`` the weights are still normal tensors, so the model runs and
@@ -49,15 +62,71 @@ def load_checkpoint(path: str | Path, **overrides: object) -> SwinTransformer:
             official, sources = convert_to_official(checkpoint.tensors, fmt)
             if checkpoint.img_size is not None:
                 overrides = {"img_size": checkpoint.img_size, **overrides}
-            config = config_from_official(official, overrides)
+            config, official, resized_from = _config_at_window(official, overrides)
             skeleton = _skeleton(config)
             _check_keys(skeleton.state_dict(), official, sources, fmt)
         except CheckpointError as error:
             raise CheckpointError(f"{checkpoint.path} ({fmt} layout): {error}") from None
         model = _model_with_weights(skeleton, official).eval()
     model.checkpoint_info = f"{checkpoint.path} ({fmt} layout): {checkpoint.weights_used}"
+    if resized_from is not None:
+        model.checkpoint_info += (f"; bias tables resized bicubically from M={resized_from} "
+                                  f"to M={config.window_size}")
+    model.bias_tables_resized_from = resized_from
     _LOG.info("loaded %s", model.checkpoint_info)
     return model
+
+
+def _config_at_window(official: StateDict, overrides: Mapping[str, object]
+                      ) -> tuple[SwinConfig, StateDict, int | None]:
+    """(config, state with its bias tables fitted to the config, the checkpoint's window M
+    when a table was resized, else None), for a state dict in the official layout.
+
+    Without a ``window_size`` override, or with the checkpoint's own, the state is returned
+    unchanged with :func:`config_from_official`. Another window W gives the configuration
+    the checkpoint's shapes and the other overrides describe, at window W with the stage
+    windows the official code builds (or ``stage_window_sizes`` when given), and the tables
+    of every other side resized bicubically."""
+    requested = overrides.get("window_size")
+    inferred, _evidence = _infer_fields(official)
+    trained = inferred["window_size"]
+    assert isinstance(trained, int)
+    if requested is None or _same_value(requested, trained):
+        return config_from_official(official, overrides), official, None
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+        raise CheckpointError(f"window_size must be an integer >= 1, got {requested!r}")
+    others = {name: value for name, value in overrides.items()
+              if name not in ("window_size", "stage_window_sizes")}
+    base = config_from_official(official, others)
+    try:
+        config = base.replace(window_size=requested,
+                              stage_window_sizes=_stage_windows(base, requested, overrides))
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"window_size={requested}: {error}") from error
+    fitted = dict(official)
+    resized = False
+    for stage, depth in enumerate(config.depths):
+        for block in range(depth):
+            key = _TABLE.format(stage=stage, block=block)
+            if table_window(official[key]) != config.stage_window(stage):
+                fitted[key] = resize_bias_table(official[key], config.stage_window(stage))
+                resized = True
+    return config, fitted, trained if resized else None
+
+
+def _stage_windows(base: SwinConfig, window: int, overrides: Mapping[str, object]) -> tuple[int, ...]:
+    """The window of each stage of ``base`` rebuilt at ``window``: ``stage_window_sizes``
+    when overridden (None: ``window`` everywhere), else min(window, grid) as the official
+    code builds them at ``base.img_size``."""
+    if "stage_window_sizes" in overrides:
+        given = overrides["stage_window_sizes"]
+        if given is None:
+            return (window,) * base.num_stages
+        if not isinstance(given, list | tuple):
+            raise CheckpointError(f"stage_window_sizes must be a list or tuple of integers, got {given!r}")
+        return tuple(given)  # SwinConfig checks the values
+    resized = windows.config_at_window(base, window)
+    return tuple(resized.stage_window(stage) for stage in range(base.num_stages))
 
 
 def check_tensor_kinds(state: Mapping[str, torch.Tensor]) -> None:
