@@ -85,10 +85,77 @@ def render_svg(view: FigureLike, caption: bool | str = False, width: int = DEFAU
     finally:
         painter.end()
     buffer.close()
-    return _pixel_size_header(bytes(data.data()), layout.width, layout.height)
+    return _strokes_in_user_units(_pixel_size_header(bytes(data.data()), layout.width, layout.height))
 
 
 _SVG_SIZE = re.compile(rb'<svg width="[^"]*" height="[^"]*"')
+_GROUP = re.compile(rb"(<g [^>]*>)(.*?)(</g>)", re.DOTALL)
+_STROKE_WIDTH = re.compile(rb'stroke-width="([0-9.eE+-]+)"')
+_MATRIX = re.compile(rb' transform="matrix\(([^)]*)\)"')
+_NON_SCALING = b' vector-effect="non-scaling-stroke"'
+_ELEMENT = re.compile(rb"<(\w+)[^>]*>")
+_NUMBER = rb"(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)"
+_PAIR = re.compile(_NUMBER + rb"," + _NUMBER)
+_POINTS = re.compile(rb'(\s(?:d|points)=")([^"]*)(")')
+_RECT_FIELD = re.compile(rb'\s(x|y|width|height)="' + _NUMBER + rb'"')
+Matrix = tuple[float, float, float, float, float, float]
+
+
+def _strokes_in_user_units(svg: bytes) -> bytes:
+    """Qt writes a cosmetic pen (a line as wide on screen at any zoom) as a stroke with
+    ``vector-effect="non-scaling-stroke"`` inside a transformed group, which some renderers
+    (librsvg, the one behind many slide tools) ignore: they draw the line as wide as the
+    group's scale makes it, and a plot's lines thick in one direction. Each such group's
+    shapes are given in page coordinates instead (the transform applied to their points),
+    so that the stroke width is the intended one in every renderer."""
+
+    def fix(group: re.Match[bytes]) -> bytes:
+        start, body, end = group.groups()
+        if _NON_SCALING not in body:
+            return group.group(0)
+        body = body.replace(_NON_SCALING, b"")
+        matrix = _MATRIX.search(start)
+        if matrix is None:
+            return start + body + end
+        a, b, c, d, e, f = (float(value) for value in matrix.group(1).split(b","))
+        kinds = {element.group(1) for element in _ELEMENT.finditer(body)}
+        if kinds <= {b"path", b"polyline", b"polygon", b"rect"} and (b == c == 0 or b"rect" not in kinds):
+            start = start[:matrix.start()] + start[matrix.end():]
+            return start + _transformed(body, (a, b, c, d, e, f)) + end
+        width = _STROKE_WIDTH.search(start)
+        scale = abs(a * d - b * c) ** 0.5
+        if width is not None and scale > 0:
+            user_width = f"{float(width.group(1)) / scale:.6g}".encode()
+            start = start[:width.start(1)] + user_width + start[width.end(1):]
+        return start + body + end
+
+    return _GROUP.sub(fix, svg)
+
+
+def _transformed(body: bytes, matrix: Matrix) -> bytes:
+    """``body``'s paths, polylines and (axis-aligned) rectangles with ``matrix`` applied."""
+    a, b, c, d, e, f = matrix
+
+    def point(pair: re.Match[bytes]) -> bytes:
+        x, y = float(pair.group(1)), float(pair.group(2))
+        return f"{a * x + c * y + e:.6g},{b * x + d * y + f:.6g}".encode()
+
+    def points(attribute: re.Match[bytes]) -> bytes:
+        return attribute.group(1) + _PAIR.sub(point, attribute.group(2)) + attribute.group(3)
+
+    def rect(element: re.Match[bytes]) -> bytes:
+        tag = element.group(0)
+        if element.group(1) != b"rect":
+            return _POINTS.sub(points, tag)
+        fields = {name.decode(): float(value) for name, value in _RECT_FIELD.findall(tag)}
+        x0, y0 = a * fields.get("x", 0.0) + e, d * fields.get("y", 0.0) + f
+        x1 = x0 + a * fields.get("width", 0.0)
+        y1 = y0 + d * fields.get("height", 0.0)
+        values = {"x": min(x0, x1), "y": min(y0, y1), "width": abs(x1 - x0), "height": abs(y1 - y0)}
+        return _RECT_FIELD.sub(lambda field: f' {field.group(1).decode()}="'
+                               f'{values[field.group(1).decode()]:.6g}"'.encode(), tag)
+
+    return _ELEMENT.sub(rect, body)
 
 
 def _pixel_size_header(svg: bytes, width: float, height: float) -> bytes:
