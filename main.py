@@ -24,4 +24,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl-C before a command installed its own handling (imports)
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)

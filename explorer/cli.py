@@ -27,8 +27,8 @@ from explorer.cli_weights import (
 )
 from explorer.figures import FIGURE_NAMES, animated_figures
 from explorer.numbers import si
+from explorer.state import DEFAULT_NUMBERING, MAX_WINDOW_SIZE, MIN_WINDOW_SIZE, NUMBERINGS, PAPER_TOY_SETTINGS
 from explorer.state import MAX_IMAGE_SIZE as MAX_IMG_SIZE
-from explorer.state import MAX_WINDOW_SIZE, MIN_WINDOW_SIZE
 from explorer.state import MIN_IMAGE_SIZE as MIN_IMG_SIZE
 from swin_model.config import PRESET_NAMES
 
@@ -43,6 +43,7 @@ head or query, a missing or broken image or checkpoint, an unwritable output fol
 
 PROG = "python main.py"
 DEFAULT_WINDOW_SIZE = 7
+DEFAULT_IMG_SIZE = 224
 
 DESCRIPTION = """\
 Swin Explorer: an interactive explorer of the Swin Transformer (patches, M×M windows,
@@ -107,6 +108,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _output_folder(text: str) -> Path:
+    """``--out``: an empty name would silently mean the working directory."""
+    if not text:
+        raise argparse.ArgumentTypeError("the output folder must not be empty")
+    return Path(text)
+
+
 MODEL_NAMES = PRESET_NAMES
 
 
@@ -120,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write figures for an image without opening a window",
                                  description=EXPORT_DESCRIPTION, formatter_class=formatter)
     export.add_argument("image", metavar="IMAGE", help="the input photo (any format Pillow reads)")
-    export.add_argument("--out", metavar="DIR", required=True, type=Path,
+    export.add_argument("--out", metavar="DIR", required=True, type=_output_folder,
                         help="output folder (created if missing)")
     source = export.add_mutually_exclusive_group()
     source.add_argument("--model", metavar="NAME", default="swin-t",
@@ -153,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "under each figure (default on)")
     export.add_argument("--figures", metavar="LIST", default=",".join(FIGURE_NAMES),
                         help=f"comma-separated figures among {', '.join(FIGURE_NAMES)} (default all)")
+    export.add_argument("--numbering", choices=NUMBERINGS, default=DEFAULT_NUMBERING,
+                        help="how the shift regions are numbered: the official img_mask numbers on the "
+                             "rolled grid, the lecture's on the original grid, or both (default both)")
     export.add_argument("--frames", action="store_true",
                         help="also write each animated figure as numbered PNG frames into "
                              + " and ".join(f"DIR/{spec.name}-frames/" for spec in animated_figures()))
@@ -169,13 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--img-size", metavar="N", type=_positive_int, default=224,
-                        help=f"square input side in pixels, {MIN_IMG_SIZE}-{MAX_IMG_SIZE} (default 224)")
+    parser.add_argument("--img-size", metavar="N", type=_positive_int, default=DEFAULT_IMG_SIZE,
+                        help=f"square input side in pixels, {MIN_IMG_SIZE}-{MAX_IMG_SIZE} "
+                             f"(default {DEFAULT_IMG_SIZE})")
     parser.add_argument("--window-size", metavar="M", type=_positive_int, default=None,
                         help=f"window side M in tokens, {MIN_WINDOW_SIZE}-{MAX_WINDOW_SIZE} (default "
                              f"{DEFAULT_WINDOW_SIZE}, or the checkpoint's own)")
     parser.add_argument("--no-shift", dest="shifted", action="store_false",
                         help="use plain W-MSA in every block (no shifted windows)")
+    parser.add_argument("--paper", action="store_true",
+                        help=f"the toy grid of the paper's figures: input {PAPER_TOY_SETTINGS['img_size']} "
+                             f"px (8×8 tokens in stage 1) and M = {PAPER_TOY_SETTINGS['window_size']}, "
+                             "shift 2")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,6 +241,11 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
+    if args.paper:
+        if args.img_size != DEFAULT_IMG_SIZE or args.window_size is not None:
+            raise CliError("--paper sets the input size and M: leave out --img-size and --window-size")
+        args.img_size, args.window_size = PAPER_TOY_SETTINGS["img_size"], PAPER_TOY_SETTINGS["window_size"]
+        args.paper = False
     if not MIN_IMG_SIZE <= args.img_size <= MAX_IMG_SIZE:
         raise CliError(f"--img-size must be {MIN_IMG_SIZE}-{MAX_IMG_SIZE}, got {args.img_size}")
     if args.window_size is not None and not MIN_WINDOW_SIZE <= args.window_size <= MAX_WINDOW_SIZE:
@@ -341,16 +362,47 @@ def _parse_figures(text: str) -> tuple[str, ...]:
 
 
 def _check_output_folder(folder: Path) -> None:
-    """Fail early (before the model runs) when ``folder`` cannot be created or written."""
-    import tempfile
+    """Fail early (before the model runs) when ``folder`` cannot be created or written;
+    nothing is created here (the files appear together once all are written)."""
+    from explorer.export.atomic import ExportError, check_folder
 
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise CliError(f"cannot write to the output folder {folder}: {reason}") from None
+        check_folder(folder)
+    except ExportError as error:
+        raise CliError(f"cannot write to the output folder {folder}: {error.cause}") from None
+
+
+class _DeferredInterrupt:
+    """While active, Ctrl-C (SIGINT) only sets :attr:`requested`; :meth:`check` raises
+    KeyboardInterrupt at a safe point (between two files). A KeyboardInterrupt raised
+    inside Qt's C++ painting, which calls Python overrides, can crash the process. The
+    previous handler is restored on exit."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _DeferredInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _note(self, _signum: int, _frame: Any) -> None:
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 def _use_offscreen_qt() -> Any:
@@ -403,6 +455,8 @@ def _run_export(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from None
     plan = _plan_export(args, query)
 
+    import torch  # noqa: F401  (before "running": Ctrl-C inside torch's import could half-load it)
+
     from explorer.inference import ModelCache, run_inference
     from explorer.state import InferenceRequest
 
@@ -417,22 +471,41 @@ def _run_export(args: argparse.Namespace) -> int:
     if result.error:
         raise CliError(result.error, EXIT_FAILED)
 
-    _use_offscreen_qt()
-    from explorer.figures import build_figures
+    from explorer.export.atomic import write_file_set
 
-    views = build_figures(plan.state, prepared, result, theme=args.theme, names=figures)
-    for view in views.values():
-        figure_export.prepare_offscreen(view)
-    try:
-        written = figure_export.export_all(views, args.out, formats, args.scale, args.caption,
-                                           progress=_progress)
-        for spec in animated_figures(figures) if args.frames else ():
-            folder = args.out / figure_export.frames_folder_name(spec.name)
-            frames = figure_export.export_shift_frames(views[spec.name], folder, args.scale, args.caption)
-            written.extend(frames)
-            print(f"[frames] {len(frames)} PNG frames in {folder}", file=sys.stderr, flush=True)
-    except figure_export.ExportError as error:
-        raise CliError(str(error), EXIT_FAILED) from None
+    with _DeferredInterrupt() as interrupt:
+        _use_offscreen_qt()
+        from explorer.figures import build_figures
+
+        views = build_figures(plan.state, prepared, result, theme=args.theme, names=figures)
+        for view in views.values():
+            figure_export.prepare_offscreen(view)
+        interrupt.check()
+
+        def progress(done: int, total: int, name: str) -> None:
+            _progress(done, total, name)
+            interrupt.check()
+
+        def write(stage: Path) -> list[Path]:
+            """Every file of the export into ``stage``; moved into --out when all are written."""
+            written = figure_export.export_all(views, stage, formats, args.scale, args.caption,
+                                               progress=progress, staged=False)
+            for spec in animated_figures(figures) if args.frames else ():
+                name = figure_export.frames_folder_name(spec.name)
+                view = views[spec.name]
+                if not isinstance(view, figure_export.AnimatedFigureLike):
+                    raise CliError(f"the {spec.name} figure has no animation steps", EXIT_FAILED)
+                frames = figure_export.export_shift_frames(view, stage / name, args.scale, args.caption)
+                written.extend(frames)
+                print(f"[frames] {len(frames)} PNG frames in {args.out / name}", file=sys.stderr, flush=True)
+                interrupt.check()
+            interrupt.check()
+            return written
+
+        try:
+            written = write_file_set(args.out, write)
+        except figure_export.ExportError as error:
+            raise CliError(str(error), EXIT_FAILED) from None
     print(f"wrote {len(written)} files to {args.out}")
     return EXIT_OK
 
@@ -474,7 +547,7 @@ def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPla
     requested = ExplorerState(model_name=model_name, img_size=args.img_size, window_size=args.window_size,
                               shifted=args.shifted, stage=args.stage - 1, block=args.block - 1,
                               head=args.head - 1, window=args.window, query=query,
-                              checkpoint_path=checkpoint_path,
+                              checkpoint_path=checkpoint_path, numbering=args.numbering,
                               checkpoint_config=None if checkpoint_model is None else config)
     resolved = resolve(requested)
     geometries, stage = resolved.geometries, args.stage

@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 
     from .resolved import ResolvedState
 
-__all__ = ["TOOLTIPS", "ControlPanel", "geometry_summary"]
+__all__ = ["NUMBERING_CHOICES", "TOOLTIPS", "ControlPanel", "geometry_summary"]
+
+NUMBERING_CHOICES: tuple[tuple[str, str], ...] = (
+    ("both", "Both (official rolled, lecture original)"),
+    ("official", "Official img_mask"),
+    ("lecture", "Lecture (A = 0, C = 1, 2, B = 3, 6)"),
+)
+"""(value, text) of the region numbering choices, in the order the list shows them; the
+values are those of :data:`explorer.views.regions.NUMBERINGS`."""
 
 TOOLTIPS = {
     "modelCombo": "Swin-T/S/B/L differ in width C and in the depth of stage 3; presets have random "
@@ -43,6 +51,9 @@ TOOLTIPS = {
     "queryLabel": "The query token: click a patch in an image view to see what it attends to.",
     "windowLabel": "The selected window (row-major index in the selected stage, under the "
                    "block's shift): click a window to choose it.",
+    "numberingCombo": "How the shift regions are numbered: the official code's img_mask numbers "
+                      "(counted on the rolled grid), the lecture's (counted on the original grid, "
+                      "A = 0, C = 1, 2, B = 3, 6), or both (each grid in its own numbering).",
 }
 
 
@@ -78,14 +89,15 @@ def geometry_summary(config: SwinConfig, state: ExplorerState, geometries: Seque
     return patches, f"{source}{patches}.\n{stage}"
 
 
+
 class ControlPanel(QtWidgets.QWidget):
     """The controls, each with a stable objectName (settings and tests use them)."""
 
     changed = QtCore.Signal(dict)
     """ExplorerState fields to change (0-based stage, block and head), e.g. {"stage": 2}.
     Choosing a checkpoint gives {"model_name", "checkpoint_path"}; a preset gives
-    {"model_name", "checkpoint_path": None}."""
-
+    {"model_name", "checkpoint_path": None}. The numbering choice gives {"numbering": …}
+    once ExplorerState has that field."""
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("controlPanel")
@@ -114,6 +126,9 @@ class ControlPanel(QtWidgets.QWidget):
         self.block_spin.setValue(2)
         self.head_spin = QtWidgets.QSpinBox()
         self.head_spin.setRange(1, 3)
+        self.numbering_combo = QtWidgets.QComboBox()
+        for value, text in NUMBERING_CHOICES:
+            self.numbering_combo.addItem(text, value)
         self.query_label = QtWidgets.QLabel("row 0, col 0")
         self.window_label = QtWidgets.QLabel("0")
         self.info_label = QtWidgets.QLabel("")
@@ -125,7 +140,7 @@ class ControlPanel(QtWidgets.QWidget):
                              (self.window_size_spin, "windowSizeSpin"), (self.shift_check, "shiftCheck"),
                              (self.stage_spin, "stageSpin"), (self.block_spin, "blockSpin"),
                              (self.head_spin, "headSpin"), (self.query_label, "queryLabel"),
-                             (self.window_label, "windowLabel")):
+                             (self.window_label, "windowLabel"), (self.numbering_combo, "numberingCombo")):
             widget.setObjectName(name)
             widget.setToolTip(TOOLTIPS[name])
 
@@ -136,6 +151,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.stage_spin.valueChanged.connect(lambda value: self._emit(stage=value - 1))
         self.block_spin.valueChanged.connect(lambda value: self._emit(block=value - 1))
         self.head_spin.valueChanged.connect(lambda value: self._emit(head=value - 1))
+        self.numbering_combo.currentIndexChanged.connect(self._on_numbering_chosen)
 
         model_box = QtWidgets.QGroupBox("Model and input")
         model_form = QtWidgets.QFormLayout(model_box)
@@ -150,6 +166,7 @@ class ControlPanel(QtWidgets.QWidget):
         where_form.addRow("Head", self.head_spin)
         where_form.addRow("Query", self.query_label)
         where_form.addRow("Window", self.window_label)
+        where_form.addRow("Region numbers", self.numbering_combo)
         info_box = QtWidgets.QGroupBox("Geometry")
         info_layout = QtWidgets.QVBoxLayout(info_box)
         info_layout.addWidget(self.info_label)
@@ -172,6 +189,15 @@ class ControlPanel(QtWidgets.QWidget):
         path = self.model_combo.itemData(index)
         name = self.model_combo.itemText(index)
         self._emit(model_name=name, checkpoint_path=path or None)
+
+    def _on_numbering_chosen(self, index: int) -> None:
+        if index < 0 or self._syncing:
+            return
+        self._emit(numbering=str(self.numbering_combo.itemData(index)))
+
+    def numbering(self) -> str:
+        """The numbering chosen in the list."""
+        return str(self.numbering_combo.currentData())
 
     def add_checkpoint(self, path: str, name: str) -> int:
         """List a loaded checkpoint (once); returns its index in the model list."""
@@ -205,6 +231,9 @@ class ControlPanel(QtWidgets.QWidget):
             self.head_spin.setValue(state.head + 1)
             self.query_label.setText(f"row {state.query[0]}, col {state.query[1]}")
             self.window_label.setText(f"{state.window} (of {geometry.num_windows} windows)")
+            index = self.numbering_combo.findData(state.numbering)
+            if index >= 0:
+                self.numbering_combo.setCurrentIndex(index)
         finally:
             self._syncing = False
         patches, text = geometry_summary(resolved.config, state, geometries, source_size)

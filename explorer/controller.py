@@ -101,6 +101,11 @@ class Controller(QtCore.QObject):
         return self._prepared
 
     @property
+    def image(self) -> Image.Image | None:
+        """The shown image as opened (before resizing), None before the first."""
+        return self._image
+
+    @property
     def image_name(self) -> str:
         return self._image_name
 
@@ -170,7 +175,8 @@ class Controller(QtCore.QObject):
 
     @QtCore.Slot(dict)
     def update_from_controls(self, changes: dict[str, Any]) -> ExplorerState:
-        """Apply what the control panel asked for. Choosing a loaded checkpoint brings its
+        """Apply what the control panel or a click in a figure asked for (``changes`` holds
+        ExplorerState fields). Choosing a loaded checkpoint brings its
         own layout, name and trained window size (M can change afterwards: the bias tables
         are then resized as the official code does)."""
         changes = dict(changes)

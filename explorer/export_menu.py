@@ -8,7 +8,9 @@ submenu (caption under figures, slide theme, PNG scale ×1-×4).
 The current view is exported as the user sees it. "Export all" and the cyclic-shift
 exports build the figures for the window's current settings offscreen (the same code path
 as ``python main.py export``), so hidden tabs export at a stable size and the files match
-the command line's. Errors are shown in a message box and kept in ``last_error``.
+the command line's. A set of files (all figures, the frames) appears whole or not at all,
+and other files in the chosen folder stay. Errors are shown in a message box and kept in
+``last_error``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from . import export as figure_export
+from .export.atomic import write_file_set
 from .figures import animated_figures
 
 __all__ = ["ExportActions", "install_export_actions"]
@@ -57,7 +60,7 @@ class ExportActions(QObject):
 
         self.export_figure_action = self._action("Export &figure…", self.export_current,
                                                  None, "exportFigure")
-        self.export_all_action = self._action("Export &all figures…", self.export_all,
+        self.export_all_action = self._action("Export &all figures…", self.export_all_in_background,
                                               QKeySequence("Ctrl+Shift+E"), "exportAllFigures")
         self.copy_action = self._action("Cop&y figure to clipboard", self.copy_current,
                                         QKeySequence("Ctrl+Shift+C"), "copyFigure")
@@ -168,6 +171,16 @@ class ExportActions(QObject):
             self._export_view(), path, self.scale, self.caption)])
         return written[0] if written else None
 
+    def export_all_in_background(self) -> bool:
+        """Ask for a folder, then let the window export every figure into it in the
+        background (progress and Cancel in the status bar)."""
+        folder = QFileDialog.getExistingDirectory(self.main_window, "Export all figures into",
+                                                  str(self._folder))
+        if not folder:
+            return False
+        self._folder = Path(folder)
+        return bool(self.main_window.export_all(folder))
+
     def export_all(self, folder: str | os.PathLike[str] | None = None) -> list[Path] | None:
         """Write every figure in every format into ``folder`` (a dialog when None)."""
         if folder is None:
@@ -198,8 +211,12 @@ class ExportActions(QObject):
                                                       str(self._folder))
             if not folder:
                 return None
-        return self._run(lambda: figure_export.export_shift_frames(
-            self._export_view(self.animated.name), folder, self.scale, self.caption))
+        def write(stage: Path) -> list[Path]:
+            return figure_export.export_shift_frames(self._export_view(self.animated.name), stage,
+                                                     self.scale, self.caption)
+
+        # all frames or none: written into a staging folder, moved into ``folder`` at the end
+        return self._run(lambda: write_file_set(folder, write))
 
     def copy_current(self) -> bool:
         """Put the current view on the clipboard (image and SVG)."""

@@ -50,14 +50,9 @@ class FigureHub(QtCore.QObject):
     """The figure views of ``window``: the tab widget (its central widget), one dock per
     side figure and the prediction dock."""
 
-    queryPicked = QtCore.Signal(int, int)
-    """(row, col) of a token of the selected stage, clicked in a figure."""
-    windowPicked = QtCore.Signal(int)
-    """Row-major index of a window of the selected stage, clicked in a figure."""
-    stagePicked = QtCore.Signal(int)
-    """A stage (0-based) clicked in a diagram."""
-    blockPicked = QtCore.Signal(int, int)
-    """(stage, block), 0-based, clicked in a diagram."""
+    changesRequested = QtCore.Signal(dict)
+    """The state changes a click in a figure asks for: a query token, a window, a stage or
+    a block (ExplorerState field names, 0-based values)."""
 
     def __init__(self, window: QtWidgets.QMainWindow) -> None:
         super().__init__(window)
@@ -108,11 +103,27 @@ class FigureHub(QtCore.QObject):
         self.output_view = OutputView()
         self._replace_dock_widget(self.output_dock, self.output_view)
         for view in self.views.values():
-            view.queryPicked.connect(self.queryPicked)
-            view.windowPicked.connect(self.windowPicked)
-            view.stagePicked.connect(self.stagePicked)
-            view.blockPicked.connect(self.blockPicked)
+            view.queryPicked.connect(self._query_picked)
+            view.windowPicked.connect(self._window_picked)
+            view.stagePicked.connect(self._stage_picked)
+            view.blockPicked.connect(self._block_picked)
             view.figureRequested.connect(self.show_figure)
+
+    @QtCore.Slot(int, int)
+    def _query_picked(self, row: int, col: int) -> None:
+        self.changesRequested.emit({"query": (row, col)})
+
+    @QtCore.Slot(int)
+    def _window_picked(self, window: int) -> None:
+        self.changesRequested.emit({"window": window})
+
+    @QtCore.Slot(int)
+    def _stage_picked(self, stage: int) -> None:
+        self.changesRequested.emit({"stage": stage})
+
+    @QtCore.Slot(int, int)
+    def _block_picked(self, stage: int, block: int) -> None:
+        self.changesRequested.emit({"stage": stage, "block": block})
 
     @staticmethod
     def _replace_dock_widget(dock: QtWidgets.QDockWidget, widget: QtWidgets.QWidget) -> None:

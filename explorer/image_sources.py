@@ -3,10 +3,20 @@
 :class:`ImageSources` reads and decodes what the user offers and hands the image to the
 controller; anything that is not an image is reported through ``failed`` and the current
 image stays.
+
+The GUI thread never waits for a file. It only looks at what the file is (a FIFO or device
+is refused at once, see :func:`swin_model.preprocess.read_image_bytes`) and reads and
+decodes a small image itself (at most SMALL_FILE_BYTES and SMALL_IMAGE_PIXELS: a photo of
+the bundled kind, a few milliseconds). Anything larger goes to one background loader thread,
+newest file first; the current image stays until the new one is decoded, and a file opened
+meanwhile wins over an older one still decoding.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +26,8 @@ from . import settings as app_settings
 from .labels import ASSETS_DIR
 
 if TYPE_CHECKING:
+    from swin_model.preprocess import LoadedImage
+
     from .controller import Controller
 
 __all__ = ["DEFAULT_IMAGE", "IMAGE_FILTER", "SAMPLE_IMAGES", "ImageSources"]
@@ -28,6 +40,10 @@ SAMPLE_IMAGES: tuple[tuple[str, Path], ...] = (
     ("Numbered test pattern", ASSETS_DIR / "test_pattern.png"),
 )
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+SMALL_FILE_BYTES = 1 << 20
+"""Files up to this size are read on the GUI thread (when the header says few pixels)."""
+SMALL_IMAGE_PIXELS = 1 << 20
+"""Images up to this many pixels are decoded on the GUI thread; larger ones in the background."""
 
 
 def _qimage_to_png(image: QtGui.QImage) -> bytes:
@@ -35,6 +51,97 @@ def _qimage_to_png(image: QtGui.QImage) -> bytes:
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     QtGui.QImageWriter(buffer, QtCore.QByteArray(b"png")).write(image)
     return bytes(buffer.data().data())
+
+
+@dataclass(frozen=True)
+class _Load:
+    """One file for the loader: ``data`` when its bytes were already read."""
+
+    ticket: int
+    path: str | Path
+    remember: bool
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """What the loader made of a :class:`_Load`: the image, or the error message."""
+
+    load: _Load
+    image: LoadedImage | None = None
+    error: str | None = None
+
+
+class _Relay(QtCore.QObject):
+    """Carries decoded images from the loader thread to the GUI thread (a queued signal)."""
+
+    decoded = QtCore.Signal(object)
+
+
+class _ImageLoader:
+    """One daemon thread that reads and decodes images, the newest request first (an older
+    one not yet started is dropped). ``deliver`` is called from the loader thread under the
+    lock that :meth:`close` takes, so nothing is delivered once close() has returned. The
+    thread is a daemon: a file system that never answers cannot keep the process alive."""
+
+    def __init__(self, deliver: Callable[[_Decoded], None]) -> None:
+        self._deliver = deliver
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._next: _Load | None = None
+        self._decoding = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    @property
+    def busy(self) -> bool:
+        """A file waits or is being decoded (once False, its result has been delivered)."""
+        with self._lock:
+            return self._decoding or self._next is not None
+
+    def submit(self, load: _Load) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._next = load
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="image loader", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def close(self) -> None:
+        """Stop: the file being decoded is dropped, nothing more is delivered."""
+        with self._lock:
+            self._closed = True
+            self._next = None
+            self._wake.notify()
+
+    def _run(self) -> None:
+        from swin_model.preprocess import ImageLoadError, decode_loaded, read_image
+
+        while True:
+            with self._lock:
+                while not self._closed and self._next is None:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                load, self._next = self._next, None
+                self._decoding = True
+            assert load is not None
+            try:
+                image = (read_image(load.path) if load.data is None
+                         else decode_loaded(load.data, str(load.path)))
+                outcome = _Decoded(load, image=image)
+            except ImageLoadError as error:
+                outcome = _Decoded(load, error=str(error))
+            except BaseException as error:  # MemoryError, a Pillow bug: tell, and go on
+                reason = f"{type(error).__name__}: {error}"
+                outcome = _Decoded(load, error=f"{load.path} could not be read: {reason}")
+            with self._lock:
+                self._decoding = False
+                if self._closed:
+                    return
+                self._deliver(outcome)
 
 
 class ImageSources(QtCore.QObject):
@@ -45,6 +152,8 @@ class ImageSources(QtCore.QObject):
 
     failed = QtCore.Signal(str)
     """A message for the user: what could not be opened, and that the current image stays."""
+    warned = QtCore.Signal(str)
+    """A message for the user about an image that was opened (e.g. a decompression bomb)."""
 
     def __init__(self, controller: Controller, settings: QtCore.QSettings, parent: QtWidgets.QWidget,
                  pending: str | Path | None = None) -> None:
@@ -53,27 +162,83 @@ class ImageSources(QtCore.QObject):
         self._settings = settings
         self._dialog_parent = parent
         self.pending: str | Path | None = pending
+        self._ticket = 0
+        self._relay = _Relay(self)
+        self._relay.decoded.connect(self._on_decoded)
+        self._loader = _ImageLoader(self._relay.decoded.emit)
+        self.destroyed.connect(self._loader.close)
+
+    @property
+    def loading(self) -> bool:
+        """A file is being read or decoded in the background (maybe one no longer wanted);
+        once False, its result has been sent to the GUI thread."""
+        return self._loader.busy
+
+    def close(self) -> None:
+        """Stop the background loader (the window is going away)."""
+        self._loader.close()
 
     def open_image(self, path: str | Path, remember: bool = True) -> bool:
-        """Show the image at ``path``. On failure the current image stays and ``failed``
-        says why; returns whether the image is now shown (True also when queued because
-        the model code is still loading)."""
+        """Show the image at ``path``. Returns True when it is shown, or accepted and being
+        decoded in the background (the current image stays until then; a failure then
+        arrives through ``failed``), or queued because the model code is still loading.
+        Returns False, and ``failed`` says why, when it is refused at once: missing, a
+        folder, not a regular file, or a small file that is not an image."""
         if not self._controller.is_ready:
             self.pending = path
             return True
-        from swin_model.preprocess import ImageLoadError, load_image
+        from swin_model.preprocess import (
+            FileTooLargeError,
+            ImageLoadError,
+            decode_loaded,
+            image_size,
+            read_image_bytes,
+        )
 
+        self._ticket += 1  # an older file still decoding is no longer wanted
+        data: bytes | None = None
         try:
-            image = load_image(path)
+            try:
+                data = read_image_bytes(path, max_bytes=SMALL_FILE_BYTES)
+            except FileTooLargeError:
+                data = None
+            if data is not None:
+                width, height = image_size(data, str(path))
+                if width * height <= SMALL_IMAGE_PIXELS:
+                    self._show(decode_loaded(data, str(path)), path, remember)
+                    return True
         except ImageLoadError as error:
-            self.failed.emit(f"Could not open the image: {error}. The current image is kept.")
-            if remember:
-                app_settings.remove_recent_file(self._settings, str(path))
+            self._fail(str(error), path, remember)
             return False
+        self._loader.submit(_Load(self._ticket, path, remember, data))
+        return True
+
+    @QtCore.Slot(object)
+    def _on_decoded(self, outcome: _Decoded) -> None:
+        if outcome.load.ticket != self._ticket:
+            return  # a newer image was asked for meanwhile
+        load = outcome.load
+        if outcome.image is not None:
+            self._show(outcome.image, load.path, load.remember)
+            return
+        self._fail(outcome.error or "unknown error", load.path, load.remember)
+        if self._controller.prepared is None and Path(load.path) != DEFAULT_IMAGE:
+            self.open_image(DEFAULT_IMAGE, remember=False)  # nothing shown yet: the bundled photo
+
+    def _show(self, loaded: LoadedImage, path: str | Path, remember: bool) -> None:
+        image = loaded.image
         self._controller.set_image(image, str(path))
         if remember:
             app_settings.add_recent_file(self._settings, str(Path(path).resolve()))
-        return True
+        reduced = image.size != loaded.source_size
+        for note in loaded.notes:
+            shown = f"; it is shown from a reduced copy of {image.width}×{image.height} px" if reduced else ""
+            self.warned.emit(f"{note}{shown}.")
+
+    def _fail(self, error: str, path: str | Path, remember: bool) -> None:
+        self.failed.emit(f"Could not open the image: {error}. The current image is kept.")
+        if remember:
+            app_settings.remove_recent_file(self._settings, str(path))
 
     def open_pending(self) -> None:
         """Open the image asked for before the controller was ready (the bundled photo
@@ -128,6 +293,7 @@ class ImageSources(QtCore.QObject):
             return False
         from swin_model.preprocess import ImageLoadError, decode_image
 
+        self._ticket += 1  # an older file still decoding is no longer wanted
         try:
             pil_image = decode_image(_qimage_to_png(image), name)
         except ImageLoadError as error:

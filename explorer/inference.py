@@ -67,7 +67,7 @@ class ModelCache:
     @staticmethod
     def key(state: ExplorerState) -> tuple[Any, ...]:
         if state.checkpoint_path:
-            return ("checkpoint", state.checkpoint_path, state.shifted)
+            return ("checkpoint", state.checkpoint_path, state.window_size, state.shifted)
         return ("preset", model_config(state).replace(img_size=224))
 
     def model_for(self, state: ExplorerState) -> SwinTransformer:
@@ -86,7 +86,8 @@ class ModelCache:
 
     def add_checkpoint(self, path: str, model: SwinTransformer) -> None:
         """Keep an already loaded checkpoint model under its own window and shift."""
-        state = ExplorerState(checkpoint_path=path, shifted=model.config.shifted)
+        state = ExplorerState(checkpoint_path=path, window_size=model.config.window_size,
+                              shifted=model.config.shifted)
         self._models[self.key(state)] = model
         while len(self._models) > self.capacity:
             self._models.popitem(last=False)
@@ -97,8 +98,11 @@ class ModelCache:
 
         if state.checkpoint_path:
             from swin_model.checkpoint import load_checkpoint
+            from swin_model.weights import verify_if_cached
 
-            model = load_checkpoint(state.checkpoint_path, shifted=state.shifted)
+            verify_if_cached(state.checkpoint_path)
+            model = load_checkpoint(state.checkpoint_path, shifted=state.shifted,
+                                    window_size=state.window_size)
         else:
             from swin_model import SwinTransformer
 
@@ -176,6 +180,8 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
         with (torch.inference_mode(), _cancellation(model, cancelled),
               capture_attention(model, blocks=blocks) as records):
             logits = model(batch)  # 1, num_classes
+        finite = bool(torch.isfinite(logits).all())
+        non_finite = None if finite else _first_non_finite(model, batch, cancelled)
         captured = {(record.stage, record.block): _captured_block(record) for record in records}
         selected = captured.get(request.capture)
         if selected is None:
@@ -201,6 +207,10 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
             elapsed_seconds=time.perf_counter() - start,
             captured=captured,
             capture_note=capture_note,
+            bias_tables={(block.stage, block.block): block.attn.relative_position_bias_table.detach()
+                         .float().numpy().copy() for block in model.blocks()},
+            bias_tables_interpolated_from=getattr(model, "bias_tables_resized_from", None),
+            non_finite=non_finite,
         )
     except RunCancelled:
         raise
@@ -258,3 +268,53 @@ def _measure(model: SwinTransformer, batch: Any, cancelled: Callable[[], bool] |
 
     with _cancellation(model, cancelled):
         return measured_macs(model, batch).per_image
+
+
+_BLOCK_PARTS = {"norm1": "first LayerNorm", "attn": "attention", "norm2": "second LayerNorm", "mlp": "MLP"}
+
+
+def _place(module_name: str) -> str:
+    """Where the module ``module_name`` (a name from ``model.named_modules()``) sits, in the
+    explorer's 1-based words: "stage 2, block 1 (attention)", "stage 1, patch merging"..."""
+    parts = module_name.split(".")
+    if parts[0] == "layers" and len(parts) >= 2:
+        stage = f"stage {int(parts[1]) + 1}"
+        if len(parts) >= 4 and parts[2] == "blocks":
+            block = f"{stage}, block {int(parts[3]) + 1}"
+            return f"{block} ({_BLOCK_PARTS[parts[4]]})" if len(parts) >= 5 and parts[4] in _BLOCK_PARTS \
+                else block
+        return f"{stage}, patch merging" if len(parts) >= 3 and parts[2] == "downsample" else stage
+    return {"patch_embed": "the patch embedding", "norm": "the final LayerNorm",
+            "head": "the classifier head"}.get(parts[0], module_name or "the model")
+
+
+def _first_non_finite(model: SwinTransformer, batch: Any, cancelled: Callable[[], bool] | None) -> str:
+    """Where a forward pass of ``batch`` (1, 3, H, W) first produces a NaN or an infinity,
+    found with forward hooks in a second pass (modules report in the order they finish, so
+    the innermost module comes first). Only called when the logits are not finite."""
+    import torch
+
+    if not bool(torch.isfinite(batch).all()):
+        return "the input image"
+
+    class Found(Exception):
+        pass
+
+    def check(name: str) -> Callable[[Any, Any, Any], None]:
+        def hook(_module: Any, _inputs: Any, output: Any) -> None:
+            outputs = output if isinstance(output, tuple) else (output,)
+            if any(isinstance(tensor, torch.Tensor) and tensor.is_floating_point()
+                   and not bool(torch.isfinite(tensor).all()) for tensor in outputs):
+                raise Found(name)
+        return hook
+
+    handles = [module.register_forward_hook(check(name)) for name, module in model.named_modules() if name]
+    try:
+        with torch.inference_mode(), _cancellation(model, cancelled):
+            model(batch)
+    except Found as found:
+        return _place(str(found.args[0]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return "an operation between the modules"

@@ -23,17 +23,18 @@ from . import lifetime
 from . import settings as app_settings
 from .control_panel import ControlPanel
 from .controller import Controller
+from .export_job import ExportJob, ExportProgress
 from .figure_hub import FigureHub, make_dock
 from .help_dialogs import ShortcutSheet, show_about
 from .image_sources import DEFAULT_IMAGE, SAMPLE_IMAGES, ImageSources
 from .inference import ModelCache
+from .model_sources import ModelSources
 from .presentation import Presentation
 from .state import ExplorerState, InferenceResult
 from .window_actions import WindowActions, build_actions
 from .worker import Runner
 
 if TYPE_CHECKING:
-    from swin_model import SwinConfig
     from swin_model.preprocess import PreparedImage
 
     from .export_menu import ExportActions
@@ -45,7 +46,6 @@ __all__ = ["DEFAULT_IMAGE", "SAMPLE_IMAGES", "MainWindow"]
 
 SHUTDOWN_WAIT_MS = 5000
 """How long closing waits for the worker to stop (a run stops at its next module)."""
-CHECKPOINT_FILTER = "Checkpoints (*.pth *.pt *.bin *.safetensors);;All files (*)"
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -63,6 +63,10 @@ class MainWindow(QtWidgets.QMainWindow):
     """The figure views exist and show the first image."""
     messageShown = QtCore.Signal(str)
     """An error or warning was shown to the user."""
+    exportFinished = QtCore.Signal(list)
+    """The paths an :meth:`export_all` wrote."""
+    exportFailed = QtCore.Signal(str)
+    """Why an :meth:`export_all` wrote nothing (a failure, or a cancel)."""
 
     def __init__(self, image_path: str | Path | None = None, *,
                  settings: QtCore.QSettings | str | Path | None = None,
@@ -82,9 +86,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_result: InferenceResult | None = None
         self.last_error: str | None = None
         self.export_actions: ExportActions | None = None
+        self.export_job: ExportJob | None = None
         self._closing = False
 
         self.controls = ControlPanel()
+        self.model_sources = ModelSources(self.controller, self.controls, self)
         self.controls_dock = make_dock(self, "Controls", "controlsDock", self._scrolling(self.controls),
                                        QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.hub = FigureHub(self)
@@ -98,10 +104,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._restore_layout()
 
         self.controls.changed.connect(self.controller.update_from_controls)
-        self.hub.queryPicked.connect(self._on_query_picked)
-        self.hub.windowPicked.connect(self._on_window_picked)
-        self.hub.stagePicked.connect(self._on_stage_picked)
-        self.hub.blockPicked.connect(self._on_block_picked)
+        self.hub.changesRequested.connect(self.controller.update_from_controls)
         self.image_sources.failed.connect(self.show_error)
         self.image_sources.warned.connect(self.show_error)
         self.controller.stateChanged.connect(self._on_state_changed)
@@ -111,8 +114,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.modelReady.connect(self._on_model_ready)
         self.controller.startupFailed.connect(self._on_startup_failed)
         self.controller.imageChanged.connect(self._on_image_changed)
-        self.controller.checkpointLoaded.connect(self._on_checkpoint_loaded)
-        self.controller.checkpointFailed.connect(self._on_checkpoint_failed)
+        self.model_sources.status.connect(self.statusBar().showMessage)
+        self.model_sources.failed.connect(self.show_error)
+        self.model_sources.finished.connect(self._show_busy)
         lifetime.register(self)
         self.statusBar().showMessage("Loading the figures and PyTorch…")
         self._progress.show()
@@ -197,6 +201,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._status_info.setObjectName("statusInfo")
         self.statusBar().addPermanentWidget(self._status_info)
         self.statusBar().addPermanentWidget(self._progress)
+        self._export_progress = ExportProgress(self.statusBar())
+        self.statusBar().addPermanentWidget(self._export_progress)
 
     # --- settings -----------------------------------------------------------------------
 
@@ -225,20 +231,20 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.hub.create_views()
         self._install_export_actions()
-        self._list_cached_weights()
+        self.model_sources.list_downloaded_weights()
         self.controls.setEnabled(True)
         self._sync_controls(self.controller.resolved)
         app_settings.restore_controls(self.settings, self)
         self.controller.refresh()
         self.image_sources.open_pending()
-        self._on_busy_changed(self.controller.busy)
+        self._show_busy()
         self.viewsReady.emit()
 
     @QtCore.Slot()
     def _on_model_ready(self) -> None:
         if self.controller.busy:
             self.statusBar().showMessage("PyTorch loaded; the model is running…")
-        self._on_busy_changed(self.controller.busy)
+        self._show_busy()
 
     @QtCore.Slot(str)
     def _on_startup_failed(self, message: str) -> None:
@@ -257,21 +263,52 @@ class MainWindow(QtWidgets.QMainWindow):
             self.export_actions = None
             self.show_error(f"The export actions are unavailable: {error}")
 
-    def _list_cached_weights(self) -> None:
-        """Add the pretrained weights downloaded earlier to the model list (their layout comes
-        from the catalogue; the file is read and checked when it is first used)."""
-        from swin_model.weights import cached_checkpoints, load_catalogue
+    # --- exporting in the background ------------------------------------------------------
 
-        try:
-            catalogue = load_catalogue()
-            cached = cached_checkpoints(catalogue)
-        except (OSError, ValueError) as error:
-            self.show_error(f"The downloaded weights could not be listed: {error}")
-            return
-        for path in cached:
-            key = str(path.resolve())
-            self.controller.checkpoints[key] = catalogue.entry(path.stem).config
-            self.controls.add_checkpoint(key, path.name)
+    def export_all(self, folder: str | Path, overwrite: bool | None = None) -> bool:
+        """Start writing every figure into ``folder`` in the background, with the export
+        options of the File menu; returns at once (False when nothing was started). Ends with
+        ``exportFinished(paths)`` or ``exportFailed(message)``. Files already in ``folder`` that
+        the export would replace are only replaced after asking (or when ``overwrite``)."""
+        from .export import figure_file_names
+        from .figures import FIGURE_NAMES
+
+        image, actions = self.controller.image, self.export_actions
+        if image is None or actions is None or (self.export_job is not None and self.export_job.running):
+            self.exportFailed.emit("Nothing to export yet, or an export is already running.")
+            return False
+        folder = Path(folder)
+        existing = [name for name in figure_file_names(FIGURE_NAMES, actions.formats)
+                    if (folder / name).exists()]
+        if existing and overwrite is None:
+            answer = QtWidgets.QMessageBox.question(
+                self, "Replace files?", f"{len(existing)} files in {folder} would be replaced "
+                f"({', '.join(existing[:3])}…). Replace them?")
+            overwrite = answer == QtWidgets.QMessageBox.StandardButton.Yes
+        if existing and not overwrite:
+            self.exportFailed.emit("The export was not started: the files exist and were kept.")
+            return False
+        self.export_job = ExportJob(self.state, image, folder, actions.formats, actions.scale,
+                                    actions.caption, actions.theme, self)
+        self.export_job.progressed.connect(self._export_progress.show_progress)
+        self.export_job.finished.connect(self._on_export_finished)
+        self.export_job.failed.connect(self._on_export_failed)
+        self._export_progress.start(self.export_job)
+        self.export_job.start()
+        return True
+
+    @QtCore.Slot(list)
+    def _on_export_finished(self, paths: list[Path]) -> None:
+        self._export_progress.stop()
+        self.statusBar().showMessage(f"Exported {len(paths)} files to {self.export_job.folder}"
+                                     if self.export_job else "Exported", 8000)
+        self.exportFinished.emit(paths)
+
+    @QtCore.Slot(str)
+    def _on_export_failed(self, message: str) -> None:
+        self._export_progress.stop()
+        self.show_error(message)
+        self.exportFailed.emit(message)
 
     # --- images -------------------------------------------------------------------------
 
@@ -311,50 +348,12 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- checkpoints --------------------------------------------------------------------
 
     def choose_checkpoint(self) -> None:
-        path, _filter = QtWidgets.QFileDialog.getOpenFileName(self, "Load checkpoint", "",
-                                                              CHECKPOINT_FILTER)
-        if path:
-            self.load_checkpoint(path)
+        self.model_sources.choose_checkpoint()
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Read a checkpoint in the worker; it joins the model list when it loads."""
-        path = str(Path(path).resolve())
-        self.statusBar().showMessage(f"Loading checkpoint {Path(path).name}…")
         self._progress.show()
-        self.controller.load_checkpoint(path)
-
-    @QtCore.Slot(str, object)
-    def _on_checkpoint_loaded(self, path: str, config: SwinConfig) -> None:
-        self._on_busy_changed(self.controller.busy)
-        index = self.controls.add_checkpoint(path, Path(path).name)
-        heads = "ImageNet-1k head" if config.num_classes == 1000 else f"{config.num_classes} classes"
-        self.statusBar().showMessage(
-            f"Loaded {Path(path).name}: embed_dim {config.embed_dim}, depths {list(config.depths)}, "
-            f"M = {config.window_size}, {heads}", 8000)
-        self.controls.model_combo.setCurrentIndex(index)
-
-    @QtCore.Slot(str, str)
-    def _on_checkpoint_failed(self, path: str, message: str) -> None:
-        self._on_busy_changed(self.controller.busy)
-        self.show_error(f"Could not load the checkpoint {Path(path).name}: {message}")
-
-    # --- intents -> controller ----------------------------------------------------------
-
-    @QtCore.Slot(int, int)
-    def _on_query_picked(self, row: int, col: int) -> None:
-        self.controller.update(query=(row, col))
-
-    @QtCore.Slot(int)
-    def _on_window_picked(self, index: int) -> None:
-        self.controller.update(window=index)
-
-    @QtCore.Slot(int)
-    def _on_stage_picked(self, stage: int) -> None:
-        self.controller.update(stage=stage)
-
-    @QtCore.Slot(int, int)
-    def _on_block_picked(self, stage: int, block: int) -> None:
-        self.controller.update(stage=stage, block=block)
+        self.model_sources.load_checkpoint(path)
 
     # --- controller -> screen -----------------------------------------------------------
 
@@ -388,6 +387,10 @@ class MainWindow(QtWidgets.QMainWindow):
         loading = not self.controller.model_ready and not self.worker_finished
         self._progress.setVisible(busy or loading)
 
+    @QtCore.Slot()
+    def _show_busy(self) -> None:
+        self._on_busy_changed(self.controller.busy)
+
     @QtCore.Slot(str)
     def show_error(self, message: str) -> None:
         """Show ``message`` in the status bar and, once it exists, the prediction panel."""
@@ -413,6 +416,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self._closing = True
             self.presentation.leave()
             self.save_settings()
+        if self.export_job is not None:
+            self.export_job.cancel()
+            self.export_job.wait(SHUTDOWN_WAIT_MS)
         self.controller.shutdown(timeout_ms=SHUTDOWN_WAIT_MS)
         super().closeEvent(event)
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 __all__ = [
     "MASK_COLORS",
     "MERGE_COLORS",
+    "MERGE_COLOR_NAMES",
     "MSA_COLOR",
     "REGION_COLORS",
+    "REGION_COLOR_NAMES",
     "THEMES",
     "WMSA_COLOR",
     "Theme",
@@ -40,6 +42,19 @@ REGION_COLORS: tuple[str, ...] = (
 )
 """Fill colour of shift region 0-8 (official ``img_mask`` numbering)."""
 
+REGION_COLOR_NAMES: tuple[str, ...] = (
+    "blue",
+    "orange",
+    "grey",
+    "wine",
+    "sky blue",
+    "vermillion",
+    "reddish purple",
+    "yellow",
+    "bluish green",
+)
+"""What :data:`REGION_COLORS` are called in words (notes, hover text, legends)."""
+
 MASK_COLORS: dict[float, str] = {0.0: "#C8C8C8", -100.0: "#4A4A4A"}
 """Mask cells: 0 (same region, may attend) light grey; -100 (different regions, weight ≈ 0)
 dark grey. Neutral on purpose: the mask view draws region strips in REGION_COLORS beside the
@@ -52,7 +67,10 @@ WMSA_COLOR = "#56B4E9"
 """Window attention (W-MSA) in the cost view: sky blue."""
 
 MERGE_COLORS: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
-"""The four tokens x0, x1, x2, x3 of a 2x2 patch-merging group."""
+"""The four tokens x0, x1, x2, x3 of a 2x2 patch-merging group (Okabe-Ito)."""
+MERGE_COLOR_NAMES: tuple[str, ...] = ("blue", "orange", "bluish green", "reddish purple")
+"""What :data:`MERGE_COLORS` are called in words: the merging view's legend and note take
+their words from here, so the text names the colour that is drawn."""
 
 
 def _luminance(color: str) -> float:

@@ -29,7 +29,7 @@ ORGANISATION = "SwinExplorer"
 APPLICATION = "SwinExplorer"
 MAX_RECENT_FILES = 8
 CONTROL_NAMES = ("modelCombo", "imageSizeSpin", "windowSizeSpin", "shiftCheck", "stageSpin",
-                 "blockSpin", "headSpin")
+                 "blockSpin", "headSpin", "numberingCombo")
 """The controls whose values persist, in the order they are restored (ranges of the later
 ones follow the earlier ones)."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -17,20 +17,29 @@ from swin_model.windows import config_at_window
 
 __all__ = [
     "CAPTURE_BUDGET_BYTES",
+    "DEFAULT_NUMBERING",
     "MAX_IMAGE_SIZE",
     "MAX_WINDOW_SIZE",
     "MIN_IMAGE_SIZE",
     "MIN_WINDOW_SIZE",
+    "NUMBERINGS",
     "PAPER_SETTINGS",
     "PAPER_TOY_SETTINGS",
     "CapturedBlock",
     "ExplorerState",
     "InferenceRequest",
     "InferenceResult",
+    "Numbering",
     "RecordMeta",
     "model_config",
     "window_index",
 ]
+
+Numbering = Literal["official", "lecture", "both"]
+NUMBERINGS: tuple[Numbering, ...] = ("official", "lecture", "both")
+"""The region numberings a figure can show: the official code's ``img_mask`` numbers (on the
+rolled grid), the lecture's (on the original grid), or both (each grid in its own)."""
+DEFAULT_NUMBERING: Numbering = "both"
 
 MIN_IMAGE_SIZE = 32
 MAX_IMAGE_SIZE = 1536
@@ -45,8 +54,10 @@ class ExplorerState:
     grid; ``window`` is the row-major index of the selected window in that stage, negative
     values counting from the end (the default -1 is the bottom-right window, where the
     four regions of a shifted block meet).
-    ``checkpoint_config`` is the layout read from the checkpoint at ``checkpoint_path``
-    (its window size is fixed by the bias tables), None for a preset."""
+    ``checkpoint_config`` is the layout read from the checkpoint at ``checkpoint_path`` (at
+    its trained window), None for a preset. ``numbering`` names the regions' numbering the
+    figures show: "official" (the official img_mask, on the rolled grid), "lecture" (the
+    lecture's, on the original grid) or "both" (each on its own grid)."""
 
     model_name: str = "swin-t"
     img_size: int = 224
@@ -59,6 +70,7 @@ class ExplorerState:
     query: tuple[int, int] = (0, 0)
     checkpoint_path: str | None = None
     checkpoint_config: SwinConfig | None = None
+    numbering: Numbering = DEFAULT_NUMBERING
 
     def replace(self, **changes: Any) -> ExplorerState:
         return dataclasses.replace(self, **changes)
@@ -160,6 +172,11 @@ class InferenceResult:
     captured: Mapping[tuple[int, int], CapturedBlock] = field(default_factory=dict, repr=False)
     capture_note: str = ""
     non_finite: str | None = None
+    bias_tables: Mapping[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+    """Each block's relative position bias table, float32 ((2M−1)², heads), by (stage, block)."""
+    bias_tables_interpolated_from: int | None = None
+    """The window the loaded weights were trained at, when their bias tables were resized
+    (bicubically, as the official code does) to the state's window; None otherwise."""
     """When the logits hold a NaN or an infinity: where the forward pass first produced
     one, e.g. "stage 2, block 1 (attention)"; None when the logits are finite."""
 

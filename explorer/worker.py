@@ -5,6 +5,11 @@ keeps only the newest one waiting, abandons a run as soon as a newer request arr
 sends back an :class:`~explorer.state.InferenceResult` through a queued signal. Connect the
 signals to methods of objects that live on the GUI thread: a lambda connected here would
 run in the worker thread.
+
+Whatever a run raises (KeyboardInterrupt and SystemExit included) comes back as an error
+result, and the worker goes on. A started worker is kept referenced here until its thread
+has finished (:func:`unfinished_workers`): deleting a running QThread aborts the process,
+and a worker stuck in a long C call must not take Python down with its window.
 """
 
 from __future__ import annotations
@@ -12,16 +17,38 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6 import QtCore
+from shiboken6 import Shiboken
 
 from .inference import ModelCache, RunCancelled, run_inference
 from .state import InferenceRequest, InferenceResult
 
-__all__ = ["GEOMETRY_MODULES", "MODEL_MODULES", "ModelWorker", "Runner", "default_torch_threads"]
+__all__ = [
+    "GEOMETRY_MODULES",
+    "MODEL_MODULES",
+    "ModelWorker",
+    "Runner",
+    "default_torch_threads",
+    "unfinished_workers",
+]
+
+_started: set[ModelWorker] = set()
+"""Every worker whose thread was started and has not been seen finished."""
+
+
+def unfinished_workers() -> list[ModelWorker]:
+    """The started workers whose thread has not finished yet. Finished ones are forgotten
+    (and, unless referenced elsewhere, deleted): call this on the GUI thread."""
+    for worker in list(_started):
+        if not Shiboken.isValid(worker) or worker.isFinished():
+            _started.discard(worker)
+    return list(_started)
+
 
 def default_torch_threads() -> int:
     """Intra-op threads for model runs: one core is left to the GUI thread, at most two
@@ -84,10 +111,17 @@ class ModelWorker(QtCore.QThread):
         self._pending: InferenceRequest | None = None
         self._checkpoints: deque[str] = deque()
         self._abort = False
+        self._stop_deadline: float | None = None
         self._running_id: int | None = None
         self.cache = ModelCache() if cache is None else cache
 
     # --- called from the GUI thread -------------------------------------------------------
+
+    def start(self, priority: QtCore.QThread.Priority = QtCore.QThread.Priority.InheritPriority) -> None:
+        """Start the thread; it stays referenced (:func:`unfinished_workers`) until it ends."""
+        unfinished_workers()
+        _started.add(self)
+        super().start(priority)
 
     def submit(self, request: InferenceRequest) -> None:
         """Queue ``request``, replacing any request still waiting; a run in progress for an
@@ -103,7 +137,8 @@ class ModelWorker(QtCore.QThread):
             self._wake.notify()
 
     def stop(self) -> None:
-        """Ask the thread to finish: the current run stops at its next module boundary."""
+        """Ask the thread to finish: the current run stops at its next module boundary.
+        Safe from any thread."""
         with self._lock:
             self._abort = True
             self._pending = None
@@ -111,11 +146,16 @@ class ModelWorker(QtCore.QThread):
             self._wake.notify()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Stop and wait at most ``timeout_ms``; True when the thread has finished."""
+        """Stop and wait at most ``timeout_ms`` after the first request to stop (so repeated
+        calls on a stuck worker do not wait again); True when the thread has finished."""
         self.stop()
         if not self.isRunning():
             return True
-        return self.wait(QtCore.QDeadlineTimer(timeout_ms))
+        now = time.monotonic()
+        if self._stop_deadline is None:
+            self._stop_deadline = now + timeout_ms / 1000
+        remaining = max(0, min(timeout_ms, round((self._stop_deadline - now) * 1000)))
+        return self.wait(QtCore.QDeadlineTimer(remaining))
 
     @property
     def running_request(self) -> int | None:
@@ -137,7 +177,7 @@ class ModelWorker(QtCore.QThread):
                 import torch
 
                 torch.set_num_threads(self._torch_threads)
-        except Exception as error:  # a broken installation: tell the window, then stop
+        except BaseException as error:  # a broken installation: tell the window, then stop
             self.startupFailed.emit(f"{type(error).__name__}: {error}")
             return
         if self._abort:
@@ -170,9 +210,11 @@ class ModelWorker(QtCore.QThread):
             result = self._runner(request, self.cache, self._superseded(request.request_id))
         except RunCancelled:
             return
-        except Exception as error:  # the runner should not raise; if it does, say so
+        except BaseException as error:  # the runner should not raise; if it does, say so and go on
+            text = str(error).strip()
             result = InferenceResult(request_id=request.request_id, state=request.state,
-                                     error=f"The model run failed. {type(error).__name__}: {error}")
+                                     error=f"The model run failed. {type(error).__name__}"
+                                           + (f": {text}" if text else ""))
         finally:
             self._running_id = None
         if not self._abort:
@@ -183,7 +225,7 @@ class ModelWorker(QtCore.QThread):
             from swin_model.checkpoint import load_checkpoint
 
             model: Any = load_checkpoint(path)
-        except Exception as error:
+        except BaseException as error:  # KeyboardInterrupt too: report it, keep the worker
             text = str(error).strip() or type(error).__name__
             self.checkpointFailed.emit(path, text)
             return

@@ -34,6 +34,21 @@ def _isolated_qsettings() -> None:
             QtCore.QSettings.setPath(fmt, scope, _SETTINGS_HOME)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _empty_clipboard_at_exit() -> Iterator[None]:
+    """Qt crashes at interpreter exit while the clipboard still owns data a test put there
+    (the clipboard's QMimeData outlives the QApplication's clean-up)."""
+    yield
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6 import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()
+        app.processEvents()
+
+
 @pytest.fixture
 def settings_file(tmp_path: Path) -> Path:
     """A fresh INI file for one test's QSettings."""

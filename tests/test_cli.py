@@ -245,3 +245,26 @@ def test_export_writes_only_the_figures_asked_for(tmp_path: Path) -> None:
     # written in registry order, whatever order the list gives
     progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
     assert progress == ["[1/2] mask.svg", "[2/2] cost.svg"]
+
+
+def test_paper_toy_grid_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from explorer.cli import main
+
+    assert main(["flops", "--paper", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["img_size"], summary["window_size"]) == (32, 4)
+    first = summary["stages"][0]
+    assert (first["height"], first["width"], first["window_size"], first["shift_size"]) == (8, 8, 4, 2)
+    assert main(["flops", "--paper", "--img-size", "64"]) == 2
+    assert "--paper sets the input size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("numbering", "lettered"), [("official", False), ("lecture", True)])
+def test_export_numbering(tmp_path: Path, numbering: str, lettered: bool) -> None:
+    out = tmp_path / numbering
+    result = run_main("export", PHOTO, "--out", out, "--paper", "--numbering", numbering,
+                      "--figures", "regions", "--format", "svg")
+    assert result.returncode == 0, result.stderr
+    texts = ["".join(element.itertext()).strip() for element in ET.parse(out / "regions.svg").iter()
+             if element.tag.endswith("text")]
+    assert ("0 A" in texts) == lettered

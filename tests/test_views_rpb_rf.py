@@ -418,3 +418,19 @@ def test_new_figures_build_offscreen_for_export(qtbot, theme):
         assert view.caption().startswith("Swin-T")
         scene = view.render_target().scene()
         assert scene.itemsBoundingRect().width() > 0
+
+
+def test_a_model_run_carries_the_tables_the_view_draws(qtbot):
+    from explorer.inference import ModelCache, run_inference
+    from explorer.state import InferenceRequest
+
+    state = ExplorerState(img_size=64, stage=1, block=1, query=(3, 3))
+    cache = ModelCache()
+    pixels = np.zeros((3, 64, 64), dtype=np.float32)
+    result = run_inference(InferenceRequest(request_id=1, state=state, pixels=pixels, capture=(1, 1)), cache)
+    assert result.error is None and result.bias_tables_interpolated_from is None
+    model_table = cache.model_for(state).layers[1].blocks[1].attn.relative_position_bias_table
+    view = make_view(qtbot, RelativePositionView, state)
+    view.update_result(result)
+    assert view.has_values()
+    np.testing.assert_array_equal(view.table_values(), model_table.detach().numpy())

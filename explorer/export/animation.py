@@ -13,7 +13,7 @@ import contextlib
 import io
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from PIL import Image
 from PySide6.QtGui import QImage
@@ -49,6 +49,7 @@ HOLD_FRAME_MS = 1600
 """How long the first (before the roll) and last (after it) frames stay on screen."""
 
 
+@runtime_checkable
 class AnimatedFigureLike(FigureLike, Protocol):
     """A figure view with animation steps (the cyclic-shift view). A view may also have
     ``shift_step()``, its current step, which is restored after rendering the frames."""

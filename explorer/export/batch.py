@@ -1,5 +1,6 @@
 """Writing figure files: one figure to one file, or every figure in every format into a
-folder (plus the GIF of each animated figure), with progress reports.
+folder (plus the GIF of each animated figure) as one all-or-nothing set, with progress
+reports.
 
 Rendering happens in memory (:mod:`.rendering`, :mod:`.animation`); writing is atomic
 (:mod:`.atomic`). Bad options and failures raise :class:`~.atomic.ExportError`.
@@ -15,7 +16,7 @@ from typing import Any
 from explorer.figures import animated_figures
 
 from .animation import animation_file_name, export_animation_gif
-from .atomic import ExportError, ensure_folder, write_rendered
+from .atomic import ExportError, ensure_folder, write_file_set, write_rendered
 from .options import FORMATS, parse_formats, validate_scale
 from .painting import FigureLike
 from .rendering import render_figure
@@ -63,22 +64,36 @@ def figure_file_names(figure_names: Iterable[str], formats: Sequence[str],
 
 def export_all(views: Mapping[str, Any], folder: str | os.PathLike[str],
                formats: Sequence[str] = FORMATS, scale: int = 1, caption: bool | str = False,
-               with_gif: bool = True, progress: ProgressCallback | None = None) -> list[Path]:
+               with_gif: bool = True, progress: ProgressCallback | None = None,
+               staged: bool = True) -> list[Path]:
     """Write every view in ``views`` (figure name -> view) in every format into ``folder``
     as ``<figure>.<format>``, plus ``<figure>.gif`` for each animated figure among them
-    when ``with_gif``. Returns the paths in the order of :func:`figure_file_names`."""
-    folder = Path(folder)
+    when ``with_gif``. Returns the paths in the order of :func:`figure_file_names`.
+
+    The set is all or nothing (``staged``, the default): the files are written into a
+    staging folder and moved into ``folder`` once every one of them is written, so a
+    failure or an interruption (also one raised by ``progress``) leaves ``folder`` as it
+    was, not even created. Other files already in ``folder`` stay; same-named ones are
+    replaced at the end. ``staged=False`` writes straight into ``folder`` (for a caller
+    that stages a larger set itself, see :func:`~.atomic.write_file_set`)."""
     formats = parse_formats(formats)
     validate_scale(scale)
-    ensure_folder(folder)
     planned = _planned_files(views, formats, with_gif)
-    written: list[Path] = []
-    for file_name, figure, fmt in planned:
-        path = folder / file_name
-        if fmt is None:
-            written.append(export_animation_gif(views[figure], path, scale, caption))
-        else:
-            written.append(export_figure(views[figure], path, scale, caption, fmt))
-        if progress is not None:
-            progress(len(written), len(planned), file_name)
-    return written
+
+    def write(target: Path) -> list[Path]:
+        written: list[Path] = []
+        for file_name, figure, fmt in planned:
+            path = target / file_name
+            if fmt is None:
+                written.append(export_animation_gif(views[figure], path, scale, caption))
+            else:
+                written.append(export_figure(views[figure], path, scale, caption, fmt))
+            if progress is not None:
+                progress(len(written), len(planned), file_name)
+        return written
+
+    if staged:
+        return write_file_set(folder, write)
+    folder = Path(folder)
+    ensure_folder(folder)
+    return write(folder)

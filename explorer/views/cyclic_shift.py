@@ -1,43 +1,45 @@
 """Figure "cyclic-shift": the roll that turns the shifted windows back into a regular grid,
-step by step (slider or animation)."""
+step by step (slider or animation), the original grid beside the current step."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from swin_model.windows import (
-    cyclic_shift,
-    official_to_lecture_region,
-    region_map,
-    reverse_cyclic_shift,
-    window_index_map,
-)
+from swin_model.windows import cyclic_shift, region_map, reverse_cyclic_shift, window_index_map
 
 from .base import FigureView, PhotoLayer
 from .cells import cell_at, label_rectangles
-from .items import Panel, boundary_path, make_path_item
-from .regions import LECTURE_LETTERS, RegionLayer
+from .items import Panel
+from .regions import (
+    Numbering,
+    RegionPanel,
+    grid_numbering,
+    numbered_map,
+    numbered_text,
+    state_numbering,
+    window_region_sentence,
+)
 from .windows_view import SHIFTED_WINDOW_COLOR
 
 __all__ = ["CyclicShiftView"]
 
 STEP_INTERVAL_MS = 700
 
-
-def _official_label(region: int) -> str:
-    """The official number, with the lecture's letter for the strips that wrap."""
-    letter = LECTURE_LETTERS.get(int(official_to_lecture_region(np.asarray(region))))
-    return f"{region} {letter}" if letter else str(region)
+_NUMBERING_WORDS = {"official": "official numbers", "lecture": "lecture's numbers"}
 
 
 class CyclicShiftView(FigureView):
-    """The feature map of the selected stage rolled up and left one token at a time.
+    """The feature map of the selected stage rolled up and left one token at a time, next
+    to the map before the roll.
 
-    Step 0 is before the roll: the windows of the shifted block cut the map into unequal
-    pieces. Steps 1..s roll the map (photo and regions move together, the strips A, B, C
-    wrap to the bottom and right). After the last step the windows are the regular equal
-    M×M grid again, and the regions carry the official ``img_mask`` numbers.
+    The left panel is the original grid: the windows of the shifted block cut it into
+    unequal pieces. The right panel is the current step: steps 1..s roll the map (photo
+    and regions move together, the strips A, B, C wrap to the bottom and right); after
+    the last step the windows are the regular equal M×M grid again. Numbers follow
+    :meth:`set_numbering`: the official ``img_mask`` numbers, the lecture's, or both (the
+    lecture's on the original grid, the official ones on the rolled grid). The view opens
+    on the last step, so a still image shows before and after.
     """
 
     explanation = (
@@ -46,17 +48,22 @@ class CyclicShiftView(FigureView):
     )
 
     def _build(self) -> None:
-        self.panel = Panel(self.body, 0, 0)
+        self.before_panel = Panel(self.body, 0, 0)
+        self.panel = Panel(self.body, 0, 1)
+        self.before_photo = PhotoLayer(self.before_panel)
         self.photo = PhotoLayer(self.panel)
-        self.regions = RegionLayer(self, self.panel)
-        self.windows = make_path_item(self.panel.viewbox, z=12)
-        self.windows.setToolTip("Window borders at this step of the roll.")
+        self.before_regions = RegionPanel(self, self.before_panel)
+        self.regions = RegionPanel(self, self.panel)
+        self.regions.labels.link(self.before_regions.labels)
+        self.before_regions.windows.setToolTip("The shifted windows on the original grid, before the roll.")
+        self.regions.windows.setToolTip("Window borders at this step of the roll.")
         self._step = 0
+        self._at_end = True
         self._window_map = np.zeros((0, 0), dtype=np.int64)
 
         self.play_button = QtWidgets.QPushButton("Play")
         self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play the roll as an animation.")
+        self.play_button.setToolTip("Play the roll as an animation (from the start when at the end).")
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setToolTip(
             "Step through the cyclic shift: before the roll, each one-token roll, after the roll."
@@ -73,6 +80,12 @@ class CyclicShiftView(FigureView):
         self.play_button.toggled.connect(self._play)
         self.slider.valueChanged.connect(self.set_shift_step)
 
+    # --- numbering ----------------------------------------------------------------------
+
+    def numbering(self) -> Numbering:
+        """The numbering shown: the state's ``numbering``."""
+        return state_numbering(self)
+
     # --- steps --------------------------------------------------------------------------
 
     def shift_steps(self) -> int:
@@ -86,9 +99,11 @@ class CyclicShiftView(FigureView):
 
     def set_shift_step(self, step: int) -> None:
         """Show frame ``step`` (0 = before the roll, shift_steps() - 1 = after it)."""
-        step = min(max(int(step), 0), self.shift_steps() - 1)
+        last = self.shift_steps() - 1
+        step = min(max(int(step), 0), last)
         changed = step != self._step
         self._step = step
+        self._at_end = step == last
         if self.slider.value() != step:
             self.slider.setValue(step)
         if changed and self.context is not None:
@@ -119,8 +134,12 @@ class CyclicShiftView(FigureView):
         """(Hp, Wp) official region whose colour fills each token at the current step."""
         return self.regions.drawn_colours()
 
+    def drawn_before_map(self) -> np.ndarray:
+        """(Hp, Wp) official region whose colour fills each token before the roll (left)."""
+        return self.before_regions.drawn_colours()
+
     def drawn_numbers(self) -> np.ndarray:
-        """(Hp, Wp) official number written over each token at the current step."""
+        """(Hp, Wp) number written over each token at the current step."""
         return self.regions.drawn_numbers()
 
     def window_map(self) -> np.ndarray:
@@ -131,6 +150,9 @@ class CyclicShiftView(FigureView):
         """How many rectangles the window borders cut the map into at the current step."""
         return len(label_rectangles(self._window_map))
 
+    def panel_titles(self) -> tuple[str, str]:
+        return self.before_panel.title.plain_text(), self.panel.title.plain_text()
+
     # --- drawing ------------------------------------------------------------------------
 
     def _redraw(self) -> None:
@@ -140,54 +162,79 @@ class CyclicShiftView(FigureView):
         stride, window, shift = geometry.stride, geometry.window_size, context.shift
         rows, cols = geometry.padded_height, geometry.padded_width
         steps = shift + 1
+        if self._at_end or self._step > steps - 1:
+            self._step = steps - 1
         self.slider.blockSignals(True)
         self.slider.setMaximum(steps - 1)
-        self._step = min(self._step, steps - 1)
         self.slider.setValue(self._step)
         self.slider.blockSignals(False)
         self.slider.setEnabled(steps > 1)
         self.play_button.setEnabled(steps > 1)
         step = self._step
+        done = step == steps - 1
+        numbering = self.numbering()
+        before_numbering = grid_numbering(numbering, "original")
+        after_numbering = grid_numbering(numbering, "rolled")
+
+        self.before_photo.draw(self, rows * stride, cols * stride)
         self.photo.draw(self, rows * stride, cols * stride, roll=step * stride)
         official = region_map(rows, cols, window, shift)
         original = reverse_cyclic_shift(official, shift, dims=(0, 1))
         current = cyclic_shift(original, step, dims=(0, 1))
+        windows = window_index_map(rows, cols, window)
+        before_windows = reverse_cyclic_shift(windows, shift, dims=(0, 1))
+        self._window_map = reverse_cyclic_shift(windows, shift - step, dims=(0, 1))
+        base_key = (rows, cols, window, shift, stride, self.theme.name)
+        for panel in (self.before_regions, self.regions):
+            panel.labels.force_gutter = bool(shift)  # one layout for every frame of the roll
+        self.before_regions.draw(
+            original,
+            numbered_map(original, before_numbering, shift),
+            stride,
+            numbered_text(before_numbering, shift),
+            before_windows,
+            window,
+            SHIFTED_WINDOW_COLOR if shift else self.theme.grid,
+            dashed=bool(shift),
+            keep_from="start",
+            key=(*base_key, "before", before_numbering),
+        )
         self.regions.draw(
             current,
-            current,
+            numbered_map(current, after_numbering, shift),
             stride,
-            text=_official_label if shift else str,
-            key=(rows, cols, window, shift, stride, step),
-        )
-        self._window_map = reverse_cyclic_shift(
-            window_index_map(rows, cols, window), shift - step, dims=(0, 1)
-        )
-        done = step == steps - 1
-        self.windows.setPath(boundary_path(self._window_map, stride, outline=True))
-        self.windows.setPen(
-            self.pen(
-                self.theme.grid if done else SHIFTED_WINDOW_COLOR, self.theme.thick_width, dashed=not done
-            )
+            numbered_text(after_numbering, shift),
+            self._window_map,
+            window,
+            self.theme.grid if done else SHIFTED_WINDOW_COLOR,
+            dashed=not done,
+            keep_from="end" if done else "start",
+            key=(*base_key, "step", step, after_numbering),
         )
         self.step_label.setText(f"step {step + 1}/{steps}")
-        self.style_title(self.panel.title, self._step_title())
-        self.panel.set_extent(0, 0, cols * stride, rows * stride)
+        before_title, after_title = self._titles(before_numbering, after_numbering)
+        self.style_title(self.before_panel.title, before_title)
+        self.style_title(self.panel.title, after_title)
         self.set_note(self._note())
 
-    def _step_title(self) -> str:
-        assert self.context is not None
-        shift, step = self.context.shift, self._step
+    def _titles(self, before_numbering: str, after_numbering: str) -> tuple[str, str]:
+        context = self.context
+        assert context is not None
+        shift, step = context.shift, self._step
+        geometry = context.geometry
         if shift == 0:
-            return "no shift in this block: nothing to roll"
+            return ("no shift in this block: the regular windows",
+                    "nothing to roll: the same regular windows")
+        pieces = (geometry.windows_per_column + 1) * (geometry.windows_per_row + 1)
+        before = f"before the roll: {pieces} unequal windows ({_NUMBERING_WORDS[before_numbering]})"
         if step == 0:
-            return f"before the roll: {self.window_pieces()} unequal windows"
-        if step < shift:
-            return f"rolling up and left: {step} of {shift} tokens"
-        geometry = self.context.geometry
-        return (
-            f"after the roll: {geometry.num_windows} equal {geometry.window_size}×"
-            f"{geometry.window_size} windows"
-        )
+            after = f"step 0 of {shift}: not rolled yet"
+        elif step < shift:
+            after = f"rolling up and left: {step} of {shift} tokens"
+        else:
+            after = (f"after the roll: {geometry.num_windows} equal {geometry.window_size}×"
+                     f"{geometry.window_size} windows")
+        return before, f"{after} ({_NUMBERING_WORDS[after_numbering]})"
 
     def _note(self) -> str:
         context = self.context
@@ -199,15 +246,30 @@ class CyclicShiftView(FigureView):
                 f"<b>No shift</b> in block {context.block + 1} of stage {geometry.stage + 1}: "
                 f"the windows are the regular grid and nothing is rolled."
             )
-        return (
+        numbering = self.numbering()
+        if numbering == "both":
+            numbers = ("Left, the lecture's numbers (A = 0 the corner, C = 1, 2 the top strip, "
+                       "B = 3, 6 the left strip); right, the official img_mask numbers.")
+        elif numbering == "lecture":
+            sentence = window_region_sentence(
+                region_map(geometry.padded_height, geometry.padded_width, geometry.window_size, shift),
+                geometry.window_size, shift)
+            numbers = (f"Numbers are the lecture's (A = 0 the corner, C = 1, 2 the top strip, B = 3, 6 "
+                       f"the left strip); after the roll {sentence}.")
+        else:
+            numbers = "Numbers are the official img_mask numbers."
+        parts = [
             f"Shifting the windows by s = {shift} tokens ({shift * geometry.stride} px) would leave "
             f"{(geometry.windows_per_column + 1) * (geometry.windows_per_row + 1)} windows of unequal "
-            f"size. The cyclic shift instead rolls the map up and left by s: the top strip C, the "
-            f"left strip B and the corner A wrap around to the bottom and right, and "
-            f"{geometry.num_windows} equal windows remain. Colours and numbers follow the tokens "
-            f"(official img_mask numbers; letters are the lecture's names). A window that holds "
-            f"several colours needs the mask."
-        )
+            f"size (left). The cyclic shift instead rolls the map up and left by s (right): the top "
+            f"strip C, the left strip B and the corner A wrap around to the bottom and right, and "
+            f"{geometry.num_windows} equal windows remain. Colours follow the tokens. {numbers} "
+            f"A window that holds several colours needs the mask.",
+        ]
+        thinning = self.regions.thinning_words()
+        if thinning:
+            parts.append(thinning)
+        return " ".join(parts)
 
     def _caption_parts(self) -> list[str]:
         assert self.context is not None
@@ -215,20 +277,29 @@ class CyclicShiftView(FigureView):
 
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
         context = self.context
-        point = self.panel.view_point(scene_pos)
-        if context is None or point is None:
+        if context is None:
             return None
         geometry = context.geometry
-        token = cell_at(point.x(), point.y(), geometry.stride, geometry.padded_height, geometry.padded_width)
-        if token is None:
-            return None
-        row, col = token
-        original = reverse_cyclic_shift(
-            np.moveaxis(np.indices((geometry.padded_height, geometry.padded_width)), 0, -1),
-            self._step,
-            dims=(0, 1),
-        )[row, col]
-        return (
-            f"position ({row}, {col}) holds token ({original[0]}, {original[1]}) of the original grid"
-            f" · window {self._window_map[row, col]}"
-        )
+        for panel, step, name in ((self.before_panel, 0, "before the roll"),
+                                  (self.panel, self._step, f"step {self._step}")):
+            point = panel.view_point(scene_pos)
+            if point is None:
+                continue
+            token = cell_at(point.x(), point.y(), geometry.stride, geometry.padded_height,
+                            geometry.padded_width)
+            if token is None:
+                return None
+            row, col = token
+            original = reverse_cyclic_shift(
+                np.moveaxis(np.indices((geometry.padded_height, geometry.padded_width)), 0, -1),
+                step,
+                dims=(0, 1),
+            )[row, col]
+            windows = self._window_map if step == self._step else reverse_cyclic_shift(
+                window_index_map(geometry.padded_height, geometry.padded_width, geometry.window_size),
+                context.shift, dims=(0, 1))
+            return (
+                f"{name}: position ({row}, {col}) holds token ({original[0]}, {original[1]}) of the "
+                f"original grid · window {windows[row, col]}"
+            )
+        return None

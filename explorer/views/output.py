@@ -4,6 +4,7 @@ and a non-modal message area for errors."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
@@ -12,7 +13,7 @@ from explorer.labels import class_label, imagenet_labels
 from explorer.numbers import si
 from explorer.state import ExplorerState, InferenceResult
 
-__all__ = ["UNTRAINED_TEXT", "OutputView"]
+__all__ = ["NOT_FINITE_TEXT", "UNTRAINED_TEXT", "OutputView", "not_finite_message"]
 
 TOP_K = 5
 UNTRAINED_TEXT = (
@@ -27,6 +28,17 @@ _BADGE_STYLES = {
     "waiting": "background:#3a3a3a; color:#dddddd; border-radius:4px; padding:4px;",
 }
 _MESSAGE_STYLE = "background:#5c1a1a; color:#ffd7d7; border-radius:4px; padding:4px;"
+NOT_FINITE_TEXT = ("The model's output is not finite (NaN or infinity), so there is no prediction "
+                   "to show: the weights or the input hold values that overflow.")
+
+
+def not_finite_message(result: InferenceResult) -> str | None:
+    """What to say when ``result``'s logits or probabilities are not finite (None when they
+    are): that there is no prediction, and where the first non-finite value came from."""
+    where = result.non_finite
+    if where is None and all(math.isfinite(probability) for _, probability in result.top_classes):
+        return None
+    return NOT_FINITE_TEXT + (f" The first non-finite value came from {where}." if where else "")
 
 
 class OutputView(QtWidgets.QWidget):
@@ -120,7 +132,6 @@ class OutputView(QtWidgets.QWidget):
             self._details.setText("")
             self.show_message(result.error)
             return
-        self.clear_message()
         num_classes = 1000
         if result.trained_head:
             self._set_badge("trained", TRAINED_TEXT)
@@ -129,6 +140,13 @@ class OutputView(QtWidgets.QWidget):
             self._set_badge("untrained", OTHER_HEAD_TEXT)
         else:
             self._set_badge("untrained", UNTRAINED_TEXT)
+        not_finite = not_finite_message(result)
+        if not_finite is not None:
+            self._show_rows([])
+            self._details.setText(self._details_text(result))
+            self.show_message(not_finite)
+            return
+        self.clear_message()
         self._show_rows(
             [(class_label(index, num_classes), probability) for index, probability in result.top_classes],
             [index for index, _ in result.top_classes],
@@ -184,7 +202,8 @@ class OutputView(QtWidgets.QWidget):
                     else label
                 )
                 name.setToolTip(f"class {index}: {full}" if index is not None else full)
-                bar.setValue(round(probability * 1000))
+                shown = probability if math.isfinite(probability) else 0.0
+                bar.setValue(round(shown * 1000))
                 bar.setFormat(f"{probability * 100:.2f} %")
             else:
                 name.setText("–")
@@ -226,4 +245,10 @@ class OutputView(QtWidgets.QWidget):
                 f"{si(MEASURE_MACS_LIMIT, unit='G', space=True)} MACs; the cost view has the analytic count."
             )
         lines.append(run)
+        if result.bias_tables_interpolated_from is not None and result.record_meta is not None:
+            lines.append(
+                f"Bias tables interpolated (bicubic, as the official code does) from the trained "
+                f"M = {result.bias_tables_interpolated_from} to M = {result.state.window_size}: the "
+                "model was not trained at this window, so its accuracy here is not guaranteed."
+            )
         return "\n".join(lines)
