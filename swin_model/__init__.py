@@ -15,13 +15,30 @@ from .config import PRESET_NAMES, SwinConfig, preset
 from .flops import BlockCost, CostReport, MeasuredCost, StageCost, count_macs, measured_macs
 
 if TYPE_CHECKING:
-    from .capture import AttentionRecord, capture_attention
+    from .capture import (
+        AttentionRecord,
+        CapturedRun,
+        CaptureMode,
+        block_attention,
+        block_record,
+        capture_all,
+        capture_attention,
+        choose_capture_mode,
+        estimate_capture_bytes,
+    )
     from .checkpoint import CheckpointError, load_checkpoint, save_official, save_timm
     from .model import SwinTransformer
 
 _LAZY = {
     "AttentionRecord": "capture",
+    "CaptureMode": "capture",
+    "CapturedRun": "capture",
+    "block_attention": "capture",
+    "block_record": "capture",
+    "capture_all": "capture",
     "capture_attention": "capture",
+    "choose_capture_mode": "capture",
+    "estimate_capture_bytes": "capture",
     "SwinTransformer": "model",
     "CheckpointError": "checkpoint",
     "load_checkpoint": "checkpoint",
@@ -33,14 +50,21 @@ __all__ = [
     "PRESET_NAMES",
     "AttentionRecord",
     "BlockCost",
+    "CaptureMode",
+    "CapturedRun",
     "CheckpointError",
     "CostReport",
     "MeasuredCost",
     "StageCost",
     "SwinConfig",
     "SwinTransformer",
+    "block_attention",
+    "block_record",
+    "capture_all",
     "capture_attention",
+    "choose_capture_mode",
     "count_macs",
+    "estimate_capture_bytes",
     "load_checkpoint",
     "measured_macs",
     "preset",

@@ -1,10 +1,14 @@
 """Inference fast path for linear layers: oneDNN with a prepacked weight and a fused GELU.
 
 On a CPU with oneDNN, ``torch.ops.mkldnn._linear_pointwise`` on a weight reordered once
-runs Swin's small-K matrix products faster than a plain ``F.linear`` and applies the GELU
-in the same pass. It is taken only for float32 CPU inference without autograd; everything
-else, and any code inside :func:`plain_linear`, uses ``F.linear`` (which operation
-counters such as FlopCounterMode understand).
+applies the GELU in the same pass as fc1 and runs most of Swin's matrix products faster
+than a plain ``F.linear``. Measured on the project machine (2-core Xeon with AVX-512,
+torch 2.13, benchmarks/bench_forward.py): a whole forward takes 1.09-1.18x longer
+without it (Swin-T 224, Swin-B 384, batch 8); fc1 + GELU gains 25-30 %, while the square
+C -> C projections alone are 5-17 % slower packed. It is taken only for float32 CPU
+inference without autograd; everything else, and any code inside :func:`plain_linear`,
+uses ``F.linear``, which operation counters (FlopCounterMode) and ``torch.jit.trace``
+understand (the packed weight cannot be a traced constant).
 """
 
 from __future__ import annotations

@@ -14,12 +14,24 @@ from swin_model.windows import MASK_VALUE, locate_token
 
 from .base import FigureView, PhotoLayer, result_matches
 from .cells import cell_at, cell_rects, label_rectangles, rect_centres, value_rects
+from .density import VECTOR_CELL_LIMIT, block_mean, detail_is_stale, downsample_factor
 from .geometry_cache import cached_mask, cached_slot_regions, cached_token_positions
 from .heat import LevelCells, sequential_levels
-from .items import Label, Panel, boundary_path, cells_in_path, grid_path, make_path_item, rect_path
+from .items import (
+    ColorCells,
+    FieldImage,
+    Label,
+    Panel,
+    boundary_path,
+    cells_in_path,
+    grid_path,
+    make_path_item,
+    rect_path,
+    rgb,
+)
 from .text_pool import TextPool
 
-__all__ = ["ATTENTION_COLOR", "RANDOM_WEIGHTS_BADGE", "ROLLOUT_NEEDS_BLOCKS", "AttentionView"]
+__all__ = ["ATTENTION_COLOR", "HINT", "RANDOM_WEIGHTS_BADGE", "ROLLOUT_NEEDS_BLOCKS", "AttentionView"]
 
 ATTENTION_COLOR = "#FFD000"
 MAX_ALPHA = 230
@@ -30,6 +42,18 @@ ROLLOUT_NEEDS_BLOCKS = "rollout needs every block: run with rollout on"
 RANDOM_WEIGHTS_BADGE = "random weights: the map shows the mechanism, its pattern carries no meaning"
 ROLLOUT_LEVELS = 24
 """Opacity levels of the rollout map (level 0, no weight, is not drawn)."""
+HINT = "Click the image to pick another query."
+"""Shown under the figure on screen only (in the hover line), never in an export."""
+
+
+def _attention_rgba(weights: np.ndarray) -> np.ndarray:
+    """(K, 4) uint8: the weight fill of each of the (K,) ``weights``, opacity ∝ weight / max."""
+    weights = np.asarray(weights, dtype=np.float64)
+    peak = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
+    rgba = np.empty((len(weights), 4), dtype=np.uint8)
+    rgba[:, :3] = rgb(ATTENTION_COLOR)
+    rgba[:, 3] = np.rint(MAX_ALPHA * weights / peak).astype(np.uint8)
+    return rgba
 
 
 @lru_cache(maxsize=MAX_ALPHA + 1)
@@ -50,6 +74,7 @@ class AttentionView(FigureView):
     borders, official numbers). Keys that the mask blocks for this query (−100: another
     region) are filled with the mask view's dark grey in both panels: their weight is ≈ 0.
     A result whose model, input size, stage or block differ from the state is not drawn.
+    The query is framed in exports too (the figure is about it; the caption names it).
 
     With "Rollout" checked (``rolloutCheck``), the photo shows instead the attention
     rollout of the query through every block up to the selected one
@@ -72,7 +97,10 @@ class AttentionView(FigureView):
         self.panel = Panel(self.body, 0, 0)
         self.photo = PhotoLayer(self.panel)
         viewbox = self.panel.viewbox
-        self.token_rects: list[QtWidgets.QGraphicsRectItem] = []
+        self.key_cells = ColorCells()
+        self.key_cells.setZValue(9)
+        self.key_cells.setToolTip("The query's weight on each key of its window: opacity ∝ weight / max.")
+        viewbox.addItem(self.key_cells, ignoreBounds=True)
         self.masked_tokens = make_path_item(viewbox, z=10, crisp=True)
         self.masked_tokens.setToolTip("Keys from another region: the mask adds −100, weight ≈ 0.")
         self.window_outline = make_path_item(viewbox, z=14)
@@ -91,7 +119,9 @@ class AttentionView(FigureView):
         self.body.layout.setColumnStretchFactor(0, 4)
         self.body.layout.setColumnStretchFactor(1, 3)
         slots = self.window_panel.viewbox
-        self.slot_weight_items: list[QtWidgets.QGraphicsRectItem] = []
+        self.slot_cells = ColorCells()
+        self.slot_cells.setZValue(6)
+        slots.addItem(self.slot_cells, ignoreBounds=True)
         self.slot_masked = make_path_item(slots, z=7, crisp=True)
         self.slot_masked.setToolTip("Slots the mask blocks for this query (−100): weight ≈ 0.")
         self.slot_grid = make_path_item(slots, z=8, crisp=True)
@@ -119,6 +149,15 @@ class AttentionView(FigureView):
         self.controls.addWidget(self.rollout_check)
         self.controls.addStretch(1)
         self.rollout_cells = LevelCells(viewbox, ROLLOUT_LEVELS, z=9)
+        self.rollout_field = FieldImage()
+        self.rollout_field.setZValue(9)
+        self.rollout_field.setVisible(False)
+        viewbox.addItem(self.rollout_field, ignoreBounds=True)
+        self._rollout_scale = 0.0
+        self._rescale_timer = QtCore.QTimer(self)
+        self._rescale_timer.setSingleShot(True)
+        self._rescale_timer.timeout.connect(self._rescaled)
+        viewbox.sigTransformChanged.connect(self._transform_changed)
         self._rollout: np.ndarray | None = None
         self._rollout_key: tuple[object, ...] | None = None
         self._rollout_status = ""
@@ -148,22 +187,46 @@ class AttentionView(FigureView):
         """ "" while the rollout is drawn (or off); otherwise why it is not."""
         return self._rollout_status
 
+    @property
+    def token_rects(self) -> list[ColorCells]:
+        """The items that draw the key weights on the photo (one :class:`ColorCells`)."""
+        return [self.key_cells]
+
     def drawn_rollout_levels(self) -> np.ndarray:
-        """(h1, w1) opacity level of each patch as drawn (-1: nothing drawn)."""
-        return self.rollout_cells.drawn_levels()
+        """(h1, w1) opacity level of each patch as drawn (-1: nothing drawn); read from the
+        level paths, or from the image's opacities when the rollout is painted as one."""
+        if not self.rollout_field.isVisible() or self._rollout is None:
+            return self.rollout_cells.drawn_levels()
+        alphas = self.rollout_field.pixels_alpha()
+        factor = round(self.rollout_field.cell_size() / self.context.config.patch_size) if self.context else 1
+        rows, cols = self._rollout.shape
+        alphas = alphas[np.arange(rows)[:, None] // factor, np.arange(cols)[None, :] // factor]
+        by_alpha = {round(MAX_ALPHA * level / (ROLLOUT_LEVELS - 1)): level
+                    for level in range(1, ROLLOUT_LEVELS)}
+        return np.vectorize(lambda alpha: by_alpha.get(int(alpha), -1), otypes=[np.int64])(alphas)
+
+    def rollout_is_image(self) -> bool:
+        """Whether the rollout is painted as one image (more patches than vector cells)."""
+        return self.rollout_field.isVisible()
 
     def drawn_token_weights(self) -> dict[tuple[int, int], float]:
-        """{(row, col) of a token of the padded grid: weight} for every key rect drawn,
-        read back from the rect items (position / stride) and their stored weights."""
+        """{(row, col) of a token of the padded grid: weight} for every key cell drawn,
+        read back from the painted cells (position / stride) and the weights kept with them."""
         assert self.context is not None
         stride = self.context.geometry.stride
-        weights = {}
-        for item in self.token_rects:
-            if item.isVisible():
-                rect = item.rect()
-                token = (round(rect.top() / stride), round(rect.left() / stride))
-                weights[token] = float(item.data(0))
-        return weights
+        if not self.key_cells.isVisible():
+            return {}
+        rects, _, values = self.key_cells.cells()
+        return {(round(y / stride), round(x / stride)): float(value)
+                for (x, y, _, _), value in zip(rects.tolist(), values.tolist(), strict=True)}
+
+    def drawn_key_alphas(self) -> dict[tuple[int, int], int]:
+        """{(row, col): opacity 0-255} of every key cell as painted."""
+        assert self.context is not None
+        stride = self.context.geometry.stride
+        rects, rgba, _ = self.key_cells.cells()
+        return {(round(y / stride), round(x / stride)): int(alpha)
+                for (x, y, _, _), alpha in zip(rects.tolist(), rgba[:, 3].tolist(), strict=True)}
 
     def drawn_slot_weights(self) -> np.ndarray:
         """(M²,) weight of each slot of the window panel as drawn (empty before a result)."""
@@ -190,10 +253,26 @@ class AttentionView(FigureView):
 
     def brightest_rect(self) -> QtCore.QRectF | None:
         """The pixel rect of the most opaque key token drawn."""
-        visible = [item for item in self.token_rects if item.isVisible()]
-        if not visible:
+        rects, rgba, _ = self.key_cells.cells()
+        if not self.key_cells.isVisible() or len(rects) == 0:
             return None
-        return max(visible, key=lambda item: item.brush().color().alpha()).rect()
+        return QtCore.QRectF(*rects[int(np.argmax(rgba[:, 3]))].tolist())
+
+    # --- level of detail ----------------------------------------------------------------
+
+    def _transform_changed(self, *_: object) -> None:
+        """Resizing or zooming: redraw (soon) when the rollout image needs another detail."""
+        if (not self._disposed and self.context is not None and self.rollout_field.isVisible()
+                and detail_is_stale(self._rollout_scale, self.panel.pixels_per_unit())):
+            self._dirty = True
+            self._rescale_timer.start(0)
+
+    def _rescaled(self) -> None:
+        if not self._hidden_in_window():
+            self.flush()
+
+    def _dispose(self) -> None:
+        self._rescale_timer.stop()
 
     # --- drawing ------------------------------------------------------------------------
 
@@ -245,7 +324,7 @@ class AttentionView(FigureView):
         self._shown = {}
         if result is None:
             self._status_text = reason
-            for item in (*self.token_rects, *self.slot_weight_items):
+            for item in (self.key_cells, self.slot_cells):
                 item.setVisible(False)
             self.masked_tokens.setVisible(False)
             self.slot_masked.setVisible(False)
@@ -287,6 +366,8 @@ class AttentionView(FigureView):
             else f"window {window} ({window_size}×{window_size} slots)",
         )
         self.set_note(self._note(window))
+        if not self._hover_label.text().strip():
+            self._hover_label.setText(HINT)
 
     # --- rollout ------------------------------------------------------------------------
 
@@ -333,14 +414,15 @@ class AttentionView(FigureView):
         if not self.rollout_enabled():
             self._rollout, self._rollout_status = None, ""
             self.rollout_cells.set_visible(False)
+            self.rollout_field.setVisible(False)
             return
-        for item in self.token_rects:
-            item.setVisible(False)
+        self.key_cells.setVisible(False)
         self.masked_tokens.setVisible(False)
         attentions, reason = self._rollout_attention()
         if attentions is None:
             self._rollout, self._rollout_status = None, reason
             self.rollout_cells.set_visible(False)
+            self.rollout_field.setVisible(False)
             geometry = context.geometry
             self.status.configure(
                 reason, self.theme.foreground, self.qfont(self.theme.title_size + 2, bold=True), (0.5, 0.5)
@@ -363,9 +445,25 @@ class AttentionView(FigureView):
         # linear scale would hide how far the rest spreads
         levels = sequential_levels(np.sqrt(self._rollout), ROLLOUT_LEVELS)
         levels[levels == 0] = -1
-        self.rollout_cells.set_brushes([_attention_brush(round(MAX_ALPHA * level / (ROLLOUT_LEVELS - 1)))
-                                        for level in range(ROLLOUT_LEVELS)])
-        self.rollout_cells.set_levels(levels, context.config.patch_size)
+        patch = context.config.patch_size
+        if levels.size <= VECTOR_CELL_LIMIT:
+            self.rollout_field.setVisible(False)
+            self.rollout_cells.set_brushes([_attention_brush(round(MAX_ALPHA * level / (ROLLOUT_LEVELS - 1)))
+                                            for level in range(ROLLOUT_LEVELS)])
+            self.rollout_cells.set_levels(levels, patch)
+            return
+        # more patches than vector cells: one translucent image, at the screen's detail
+        self.rollout_cells.set_visible(False)
+        if detail_is_stale(self._rollout_scale, self.panel.pixels_per_unit()):
+            self._rollout_scale = self.panel.pixels_per_unit()
+        factor = downsample_factor(patch * self._rollout_scale)
+        alphas = np.where(levels > 0, np.rint(MAX_ALPHA * levels / (ROLLOUT_LEVELS - 1)), 0).astype(np.uint8)
+        rgba = np.empty((*levels.shape, 4), dtype=np.uint8)
+        rgba[..., :3] = rgb(ATTENTION_COLOR)
+        rgba[..., 3] = alphas
+        self.rollout_field.set_field(block_mean(rgba, factor, (0, 0, 0, 0)), 0.0, 0.0, float(patch * factor),
+                                     reduced=factor > 1, smooth=factor * patch * self._rollout_scale < 1)
+        self.rollout_field.setVisible(True)
 
     def _rollout_note(self) -> str:
         context = self.context
@@ -382,7 +480,7 @@ class AttentionView(FigureView):
             f"tokens carry nothing and are dropped), multiplied block after block and mapped back "
             f"through every roll and 2×2 merge to the {context.config.patch_size}×"
             f"{context.config.patch_size} patches. Yellow opacity ∝ √(weight / max) (max {peak:.4f}). "
-            f"Right: the selected block's own window weights. Click the image to pick another query."
+            f"Right: the selected block's own window weights."
         )
 
     def _mask_row(self, result: InferenceResult, window: int, slot: int) -> np.ndarray:
@@ -440,41 +538,21 @@ class AttentionView(FigureView):
         self.window_panel.set_extent(-0.25, -0.25, size + 0.5, size + 0.5)
 
     def _draw_weights(self, positions: np.ndarray, weights: np.ndarray, stride: int) -> None:
-        viewbox = self.panel.viewbox
-        while len(self.token_rects) < len(weights):
-            item = QtWidgets.QGraphicsRectItem()
-            item.setZValue(9)
-            item.setPen(self.pen("#000000", width=0.0, alpha=0))
-            viewbox.addItem(item, ignoreBounds=True)
-            self.token_rects.append(item)
-        peak = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
-        for item, (row, col), weight in zip(self.token_rects, positions, weights, strict=False):
-            item.setRect(QtCore.QRectF(col * stride, row * stride, stride, stride))
-            item.setBrush(_attention_brush(round(MAX_ALPHA * weight / peak)))
-            item.setData(0, float(weight))
-            item.setVisible(True)
-            self._shown[(int(row), int(col))] = float(weight)
-        for item in self.token_rects[len(weights) :]:
-            item.setVisible(False)
+        """The query's weight on each key token, at the token's place on the photo: one
+        cell per key, opacity ∝ weight / max weight (one item for the whole window)."""
+        self.key_cells.set_cells(cell_rects(positions, stride), _attention_rgba(weights), weights)
+        self.key_cells.setVisible(True)
+        self._shown = {(int(row), int(col)): float(weight)
+                       for (row, col), weight in zip(positions.tolist(), weights.tolist(), strict=True)}
 
     def _draw_slot_weights(self, weights: np.ndarray) -> None:
         """The query's weights on the window panel, one translucent cell per slot."""
         assert self.context is not None
         size = self.context.geometry.window_size
-        viewbox = self.window_panel.viewbox
-        while len(self.slot_weight_items) < len(weights):
-            item = QtWidgets.QGraphicsRectItem()
-            item.setZValue(6)
-            item.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
-            viewbox.addItem(item, ignoreBounds=True)
-            self.slot_weight_items.append(item)
-        peak = float(weights.max()) if weights.size and weights.max() > 0 else 1.0
-        for index, (item, weight) in enumerate(zip(self.slot_weight_items, weights, strict=False)):
-            item.setRect(QtCore.QRectF(index % size, index // size, 1, 1))
-            item.setBrush(_attention_brush(round(MAX_ALPHA * weight / peak)))
-            item.setVisible(True)
-        for item in self.slot_weight_items[len(weights) :]:
-            item.setVisible(False)
+        slots = np.arange(len(weights))
+        self.slot_cells.set_cells(cell_rects(np.stack([slots // size, slots % size], axis=1), 1.0),
+                                  _attention_rgba(weights), weights)
+        self.slot_cells.setVisible(True)
         self._slot_shown = weights.copy()
 
     def _draw_masked(self, positions: np.ndarray, stride: int) -> None:
@@ -528,7 +606,7 @@ class AttentionView(FigureView):
             )
         else:
             layout = "W-MSA block: the window is a plain M×M square and nothing is masked."
-        return f"{self._summary}<br>{layout} Click the image to pick another query."
+        return f"{self._summary}<br>{layout}"
 
     def _caption_parts(self) -> list[str]:
         assert self.context is not None
@@ -551,10 +629,10 @@ class AttentionView(FigureView):
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
         point = self.panel.view_point(scene_pos)
         if point is None:
-            return None
+            return HINT
         token = self._token_at(point.x(), point.y())
         if token is None:
-            return None
+            return HINT
         if self._rollout is not None:
             assert self.context is not None
             patch = self.context.config.patch_size

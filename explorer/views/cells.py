@@ -35,6 +35,7 @@ __all__ = [
     "hatch_segments",
     "horizontal_runs",
     "label_rectangles",
+    "offset_grid_segments",
     "padded_canvas",
     "padding_rects",
     "rect_centres",
@@ -233,6 +234,31 @@ def grid_segments(
     else:
         col_lines = col_lines[col_lines < cols]
         row_lines = row_lines[row_lines < rows]
+    width, height = cols * scale, rows * scale
+    x0 = np.concatenate([col_lines * scale, np.zeros(len(row_lines))])
+    x1 = np.concatenate([col_lines * scale, np.full(len(row_lines), width)])
+    y0 = np.concatenate([np.zeros(len(col_lines)), row_lines * scale])
+    y1 = np.concatenate([np.full(len(col_lines), height), row_lines * scale])
+    return _segments(x0, y0, x1, y1)
+
+
+def offset_grid_segments(
+    rows: int, cols: int, step: int, offset: int, scale: float, min_gap: float = 0.0
+) -> np.ndarray:
+    """(K, 4) segments (x0, y0, x1, y1): the outer border of a ``rows x cols`` grid of
+    cells of side ``scale``, and the lines every ``step`` cells counted from ``offset``
+    (line positions ``offset + j * step`` strictly inside the grid, in cells, leaving out
+    those closer than ``min_gap`` cells to the border), vertical lines first. With
+    ``offset = shift`` these are the borders of windows of ``step`` cells moved right and
+    down by ``shift`` cells, wrapping around the edges (for grids of at least two windows a
+    side, as every shifted block has)."""
+
+    def lines(count: int) -> np.ndarray:
+        inner = np.arange(offset % step, count, step)
+        inner = inner[(inner >= max(min_gap, 1e-9)) & (inner <= count - max(min_gap, 1e-9))]
+        return np.unique(np.concatenate([[0, count], inner]))
+
+    col_lines, row_lines = lines(cols), lines(rows)
     width, height = cols * scale, rows * scale
     x0 = np.concatenate([col_lines * scale, np.zeros(len(row_lines))])
     x1 = np.concatenate([col_lines * scale, np.full(len(row_lines), width)])

@@ -17,7 +17,9 @@ any view can draw (every view builds its panels from this module).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import weakref
+from collections.abc import Callable, Iterable
 from typing import Literal, overload
 
 import numpy as np
@@ -25,12 +27,16 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .cells import boundary_segments, grid_segments, hatch_segments, value_rects
+from .density import NOMINAL_PANEL_PX
 
 pg.setConfigOptions(imageAxisOrder="row-major")
 
 __all__ = [
     "Cells",
+    "ColorCells",
     "CrispPathItem",
+    "ExportHook",
+    "FieldImage",
     "Label",
     "Panel",
     "ScaledLabels",
@@ -40,8 +46,11 @@ __all__ = [
     "grid_path",
     "hatch_path",
     "make_path_item",
+    "number_size",
     "rect_path",
+    "rgb",
     "segments_path",
+    "text_size",
     "value_paths",
 ]
 
@@ -181,6 +190,168 @@ class CrispPathItem(QtWidgets.QGraphicsPathItem):
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, antialiased)
 
 
+class ColorCells(QtWidgets.QGraphicsPathItem):
+    """Cells that each have a colour of their own (an attention weight as an opacity), in
+    one item instead of one item per cell. Painted as plain rectangles without
+    antialiasing (crisp edges, as :class:`CrispPathItem`); in SVG and PDF each cell is one
+    rectangle. The path (every cell) is the item's shape, for hit tests; :meth:`cells`
+    reads back what is painted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+        self._rects: list[QtCore.QRectF] = []
+        self._colors: list[QtGui.QColor] = []
+        self._xywh = np.zeros((0, 4))
+        self._rgba = np.zeros((0, 4), dtype=np.uint8)
+        self._values = np.zeros(0)
+
+    def set_cells(self, rects: np.ndarray, rgba: np.ndarray, values: np.ndarray | None = None) -> None:
+        """Paint the (K, 4) rectangles (x, y, width, height) in the (K, 4) uint8 colours
+        (red, green, blue, alpha); ``values`` (K,) are kept with them for read-back."""
+        xywh = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+        colours = np.asarray(rgba, dtype=np.uint8).reshape(-1, 4)
+        if len(colours) != len(xywh):
+            raise ValueError(f"{len(xywh)} cells but {len(colours)} colours")
+        self._xywh, self._rgba = xywh, colours
+        self._values = np.zeros(len(xywh)) if values is None else np.asarray(values, dtype=np.float64).copy()
+        shown = colours[:, 3] > 0
+        self._rects = [QtCore.QRectF(*row) for row in xywh[shown].tolist()]
+        self._colors = [QtGui.QColor(*row) for row in colours[shown].tolist()]
+        self.setPath(rect_path(xywh))
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(K, 4) rectangles, (K, 4) uint8 RGBA colours and (K,) values, as painted."""
+        return self._xywh.copy(), self._rgba.copy(), self._values.copy()
+
+    def paint(
+        self,
+        painter: QtGui.QPainter,
+        option: QtWidgets.QStyleOptionGraphicsItem,
+        widget: QtWidgets.QWidget | None = None,
+    ) -> None:
+        antialiased = painter.testRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        for rect, colour in zip(self._rects, self._colors, strict=True):
+            painter.fillRect(rect, colour)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, antialiased)
+
+
+class FieldImage(QtWidgets.QGraphicsPixmapItem):
+    """A dense field of cells painted as one image: pixel (r, c) covers the scene square
+    ``(x + c * cell, y + r * cell)`` of side ``cell``. A full image (a pixel per cell) is
+    scaled without smoothing (crisp cells when zoomed in), a reduced one smoothly;
+    build the image at the level of detail of the screen
+    (:func:`explorer.views.density.block_mean`). In SVG and PDF it is one embedded image.
+
+    A plain QGraphicsPixmapItem (not a pyqtgraph ImageItem: no levels, no lookup table,
+    no Python overrides)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTransformationMode(QtCore.Qt.TransformationMode.FastTransformation)
+        self.setShapeMode(QtWidgets.QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+        self._cell = 1.0
+        self._reduced = False
+
+    def set_field(self, rgb: np.ndarray, x: float, y: float, cell: float, reduced: bool = False,
+                  smooth: bool | None = None) -> None:
+        """Show ``rgb`` uint8 (h, w, 3), or (h, w, 4) with opacity, with its top-left corner
+        at (x, y), each pixel ``cell`` scene units a side; ``reduced``: each pixel is the
+        mean of several cells. ``smooth`` (default: ``reduced``) resamples the image
+        smoothly to the screen, for an image whose pixels are smaller than a screen pixel."""
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        height, width, channels = rgb.shape
+        image_format = (QtGui.QImage.Format.Format_RGBA8888 if channels == 4
+                        else QtGui.QImage.Format.Format_RGB888)
+        image = QtGui.QImage(rgb.data, width, height, channels * width, image_format)
+        self.setPixmap(QtGui.QPixmap.fromImage(image))  # copies: rgb may go
+        # a reduced image (a pixel holds several cells) is resampled smoothly to the screen,
+        # a full one without smoothing, so that zoomed-in cells keep sharp edges
+        self.setTransformationMode(
+            QtCore.Qt.TransformationMode.SmoothTransformation if (reduced if smooth is None else smooth)
+            else QtCore.Qt.TransformationMode.FastTransformation
+        )
+        self.setTransform(QtGui.QTransform.fromScale(cell, cell))
+        self.setPos(x, y)
+        self._cell = float(cell)
+        self._reduced = reduced
+
+    def cell_size(self) -> float:
+        """Scene units a side of one pixel of the image."""
+        return self._cell
+
+    def is_reduced(self) -> bool:
+        """Whether each pixel is the mean of several cells."""
+        return self._reduced
+
+    def pixels(self) -> np.ndarray:
+        """uint8 (h, w, 3): the image as painted, read back from the pixmap."""
+        image = self.pixmap().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+        if image.isNull():
+            return np.zeros((0, 0, 3), dtype=np.uint8)
+        data = np.frombuffer(bytes(image.constBits()), dtype=np.uint8)
+        rows = data.reshape(image.height(), image.bytesPerLine())
+        return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+    def pixels_alpha(self) -> np.ndarray:
+        """uint8 (h, w): the image's opacity as painted (255 for an opaque image)."""
+        image = self.pixmap().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+        if image.isNull():
+            return np.zeros((0, 0), dtype=np.uint8)
+        data = np.frombuffer(bytes(image.constBits()), dtype=np.uint8)
+        rows = data.reshape(image.height(), image.bytesPerLine())
+        return rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4)[..., 3].copy()
+
+
+class ExportHook(QtWidgets.QGraphicsRectItem):
+    """An invisible item that tells its view when the scene is painted for export.
+
+    :func:`explorer.export.painting.export_mode` calls ``setExportMode(True, options)`` on
+    every item of the scene that has that method before painting, and
+    ``setExportMode(False)`` after (pyqtgraph's own protocol); this item passes the flag on
+    to ``callback`` (held weakly: the item does not keep its view alive)."""
+
+    def __init__(self, callback: Callable[[bool], None]) -> None:
+        super().__init__()
+        self.setVisible(False)
+        self._callback = weakref.WeakMethod(callback)  # type: ignore[arg-type]
+
+    def setExportMode(self, export: bool, opts: dict | None = None) -> None:
+        callback = self._callback()
+        if callback is not None:
+            callback(bool(export))
+
+
+def rgb(color: str) -> tuple[int, int, int]:
+    """(red, green, blue) 0-255 of a colour name or ``#RRGGBB``."""
+    qcolor = QtGui.QColor(color)
+    return qcolor.red(), qcolor.green(), qcolor.blue()
+
+
+def text_size(text: str, font: QtGui.QFont) -> tuple[float, float]:
+    """(width, height) in pixels of the box a :class:`Label` draws behind ``text`` in
+    ``font`` (the text's bounds plus the label's padding)."""
+    item = QtWidgets.QGraphicsSimpleTextItem(text)
+    item.setFont(font)
+    bounds = item.boundingRect()
+    pad = 2 * Label.PADDING
+    return bounds.width() + pad, bounds.height() + pad
+
+
+_NUMBER_SIZES: dict[tuple[str, float, bool, int], tuple[float, float]] = {}
+
+
+def number_size(digits: int, font: QtGui.QFont) -> tuple[float, float]:
+    """The largest :func:`text_size` of a ``digits``-digit number in ``font`` (remembered)."""
+    key = (font.family(), font.pointSizeF(), font.bold(), digits)
+    size = _NUMBER_SIZES.get(key)
+    if size is None:
+        sizes = [text_size(str(digit) * digits, font) for digit in range(10)]
+        size = _NUMBER_SIZES[key] = (max(w for w, _ in sizes), max(h for _, h in sizes))
+    return size
+
+
 @overload
 def make_path_item(viewbox: pg.ViewBox, z: float, pen: QtGui.QPen | None = ...,
                    brush: QtGui.QBrush | str | None = ..., *, crisp: Literal[True]) -> CrispPathItem: ...
@@ -301,6 +472,27 @@ class Panel:
 
     def reset_extent(self) -> None:
         self._extent = None
+
+    def available_px(self) -> float:
+        """The shorter side of the panel's view box in pixels (what a square extent fills);
+        :data:`density.NOMINAL_PANEL_PX` before Qt has laid the panel out."""
+        side = min(self.viewbox.width(), self.viewbox.height())
+        return float(side) if side >= 16 else NOMINAL_PANEL_PX
+
+    def pixels_per_unit(self) -> float:
+        """Screen pixels per scene unit at the panel's present zoom (the export at the
+        default width paints at this scale too). Before Qt has laid the panel out, its
+        extent's longer side is assumed to span :data:`density.NOMINAL_PANEL_PX`."""
+        viewbox = self.viewbox
+        (left, right), (top, bottom) = viewbox.viewRange()
+        width, height = viewbox.width(), viewbox.height()
+        if width >= 16 and height >= 16 and right > left and bottom > top:
+            scale = min(width / (right - left), height / (bottom - top))
+            if math.isfinite(scale) and scale > 0:
+                return float(scale)
+        if self._extent is not None:
+            return NOMINAL_PANEL_PX / max(self._extent[2], self._extent[3], 1e-9)
+        return 1.0
 
     def view_point(self, scene_pos: QtCore.QPointF) -> QtCore.QPointF | None:
         """``scene_pos`` in this panel's coordinates, or None when outside the panel."""
