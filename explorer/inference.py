@@ -53,22 +53,25 @@ class RunCancelled(Exception):
 class ModelCache:
     """The most recently used models, so that moving a control does not rebuild the model.
 
-    Preset models are keyed by their configuration without the input size (the model takes
-    any size); checkpoint models by (path, window size, shift). ``capacity`` models are kept.
-    Also remembers measured MACs per model and input size. Use from one thread at a time.
+    Preset models are keyed by their layout, checkpoint models by their path: the input
+    size, the window and the shift are not part of the key, because one model takes any
+    size, toggles its shift (``set_shifted``) and changes its window (``set_window_size``:
+    new index and masks, the bias tables redrawn for a preset, resized bicubically for a
+    checkpoint) without being built again. ``capacity`` models are kept. Also remembers
+    measured MACs per model configuration and input size. Use from one thread at a time.
     """
 
     def __init__(self, capacity: int = 2) -> None:
         self.capacity = capacity
         self._models: OrderedDict[Any, SwinTransformer] = OrderedDict()
-        self._measured: dict[tuple[Any, int], int] = {}
+        self._measured: dict[tuple[Any, int, bool, int], int] = {}
         self.builds = 0
 
     @staticmethod
     def key(state: ExplorerState) -> tuple[Any, ...]:
         if state.checkpoint_path:
-            return ("checkpoint", state.checkpoint_path, state.window_size, state.shifted)
-        return ("preset", model_config(state).replace(img_size=224))
+            return ("checkpoint", state.checkpoint_path)
+        return ("preset", state.model_name)
 
     def model_for(self, state: ExplorerState) -> SwinTransformer:
         """The model for ``state``: built with seeded random weights for a preset, or read
@@ -82,13 +85,15 @@ class ModelCache:
             while len(self._models) > self.capacity:
                 self._models.popitem(last=False)
         self._models.move_to_end(key)
+        if model.config.shifted != state.shifted:
+            model.set_shifted(state.shifted)
+        if model.config.window_size != state.window_size:
+            model.set_window_size(state.window_size)
         return model
 
     def add_checkpoint(self, path: str, model: SwinTransformer) -> None:
-        """Keep an already loaded checkpoint model under its own window and shift."""
-        state = ExplorerState(checkpoint_path=path, window_size=model.config.window_size,
-                              shifted=model.config.shifted)
-        self._models[self.key(state)] = model
+        """Keep an already loaded checkpoint model."""
+        self._models[self.key(ExplorerState(checkpoint_path=path))] = model
         while len(self._models) > self.capacity:
             self._models.popitem(last=False)
 
@@ -101,8 +106,7 @@ class ModelCache:
             from swin_model.weights import verify_if_cached
 
             verify_if_cached(state.checkpoint_path)
-            model = load_checkpoint(state.checkpoint_path, shifted=state.shifted,
-                                    window_size=state.window_size)
+            model = load_checkpoint(state.checkpoint_path)
         else:
             from swin_model import SwinTransformer
 
@@ -113,7 +117,7 @@ class ModelCache:
 
     def measured(self, state: ExplorerState, compute: Callable[[], int]) -> int:
         """Measured MACs for this model at this input size, computed once."""
-        key = (self.key(state), state.img_size)
+        key = (self.key(state), state.window_size, state.shifted, state.img_size)
         if key not in self._measured:
             self._measured[key] = compute()
         return self._measured[key]

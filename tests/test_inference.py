@@ -77,17 +77,30 @@ def test_unshifted_block_has_no_mask(cache: ModelCache) -> None:
     assert result.record_meta is not None and result.record_meta.shift_size == 0
 
 
-def test_cache_reuses_the_model_across_sizes_and_rebuilds_for_a_new_window(cache: ModelCache) -> None:
-    run_inference(request_for(ExplorerState(img_size=64, stage=0, block=0)), cache)
+def test_size_shift_and_window_changes_never_build_a_new_model(cache: ModelCache) -> None:
+    """One model serves every input size, shift and window: toggling the shift and changing
+    M reuse its module and weights, and its answers equal a model built for that state."""
+    first = run_inference(request_for(ExplorerState(img_size=64, stage=0, block=1)), cache)
+    assert first.error is None
     builds = cache.builds
-    run_inference(request_for(ExplorerState(img_size=80, stage=0, block=0)), cache)
-    run_inference(request_for(ExplorerState(img_size=64, shifted=False, stage=0, block=0)), cache)
-    assert cache.builds == builds + 1  # the size is free, the shift is part of the model
-    first = cache.model_for(ExplorerState(img_size=64))
-    unshifted = cache.model_for(ExplorerState(img_size=64, shifted=False))
-    # the same seed gives the same weights with and without the shift
-    for (name, a), (_, b) in zip(first.state_dict().items(), unshifted.state_dict().items(), strict=True):
-        assert torch.equal(a, b), name
+    model = cache.model_for(ExplorerState(img_size=64))
+    states = [ExplorerState(img_size=80, stage=0, block=1), ExplorerState(img_size=64, shifted=False),
+              ExplorerState(img_size=64, window_size=5, stage=0, block=1),
+              ExplorerState(img_size=72, window_size=9, shifted=False), ExplorerState(img_size=64)]
+    for state in states:
+        result = run_inference(request_for(state), cache)
+        assert result.error is None
+        assert cache.model_for(state) is model
+        fresh = ModelCache()
+        expected = run_inference(request_for(state), fresh)
+        assert fresh.builds == 1
+        assert [index for index, _ in result.top_classes] == [index for index, _ in expected.top_classes]
+        probabilities = [p for _, p in expected.top_classes]
+        assert [p for _, p in result.top_classes] == pytest.approx(probabilities, rel=1e-5)
+        np.testing.assert_allclose(result.attention, expected.attention, atol=1e-6)
+    assert cache.builds == builds
+    again = run_inference(request_for(ExplorerState(img_size=64, stage=0, block=1)), cache)
+    np.testing.assert_allclose(again.attention, first.attention, atol=1e-6)
 
 
 @pytest.mark.parametrize("img_size", [64, 72])
