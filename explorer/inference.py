@@ -211,9 +211,9 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
             elapsed_seconds=time.perf_counter() - start,
             captured=captured,
             capture_note=capture_note,
-            bias_tables={(block.stage, block.block): block.attn.relative_position_bias_table.detach()
-                         .float().numpy().copy() for block in model.blocks()},
-            bias_tables_interpolated_from=getattr(model, "bias_tables_resized_from", None),
+            bias_tables={(block.stage, block.block): _as_array(block.attn.trained_table())
+                         for block in model.blocks()},
+            trained_window=model.bias_tables_resized_from,
             non_finite=non_finite,
         )
     except RunCancelled:
@@ -248,6 +248,11 @@ def _blocks_to_capture(request: InferenceRequest, config: SwinConfig) -> tuple[l
                                    f"MB budget, so each stage or block change runs the model again")
     blocks = [(stage, block) for stage, depth in enumerate(config.depths) for block in range(depth)]
     return blocks, f"every block ({size / 2**20:,.1f} MB)"
+
+
+def _as_array(tensor: Any) -> np.ndarray:
+    """A float32 numpy copy of ``tensor``, detached from the model."""
+    return np.array(tensor.detach().float().numpy(), dtype=np.float32)
 
 
 def _captured_block(record: AttentionRecord) -> CapturedBlock:

@@ -173,10 +173,11 @@ class InferenceResult:
     capture_note: str = ""
     non_finite: str | None = None
     bias_tables: Mapping[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
-    """Each block's relative position bias table, float32 ((2M−1)², heads), by (stage, block)."""
-    bias_tables_interpolated_from: int | None = None
-    """The window the loaded weights were trained at, when their bias tables were resized
-    (bicubically, as the official code does) to the state's window; None otherwise."""
+    """Each block's relative position bias table as trained, float32 ((2M−1)², heads), by
+    (stage, block)."""
+    trained_window: int | None = None
+    """The window the loaded weights were trained at, when the model resized their bias
+    tables (bicubically, as the official code does) to the state's window; None otherwise."""
     """When the logits hold a NaN or an infinity: where the forward pass first produced
     one, e.g. "stage 2, block 1 (attention)"; None when the logits are finite."""
 

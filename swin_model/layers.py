@@ -275,6 +275,13 @@ class WindowAttention(nn.Module):
             return None
         return (math.isqrt(self._resize_source.shape[0]) + 1) // 2
 
+    def trained_table(self) -> torch.Tensor:
+        """((2M−1)², heads) the table as trained: the one held before a resize while the resized
+        table is unchanged (see :meth:`resized_from`), else the current table."""
+        if self.resized_from() is not None and self._resize_source is not None:
+            return self._resize_source
+        return self.relative_position_bias_table
+
     def position_bias(self, window_size: int) -> torch.Tensor:
         """(heads, N, N) relative position bias of a window of side ``window_size``."""
         index = windows.relative_position_index(window_size, self.window_size)

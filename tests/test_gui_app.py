@@ -399,13 +399,16 @@ def test_a_loaded_checkpoint_joins_the_model_list(qtbot, window: MainWindow, tmp
     assert result.error is None and result.trained_head
     assert "Trained" in window.output_view.badge_text()
     assert result.attention.shape[-1] == 16  # 4 x 4 windows
-    assert result.bias_tables_interpolated_from is None
+    assert result.trained_window is None
     assert "interpolated" not in window.output_view.details_text()
     # M stays free with real weights: the tables are resized as the official code does
     resized = wait_for_result(qtbot, window, lambda: window.control("windowSizeSpin").setValue(6))
     assert resized.error is None and resized.attention.shape[-1] == 36
-    assert resized.bias_tables_interpolated_from == 4
-    assert resized.bias_tables[(0, 0)].shape == ((2 * 6 - 1) ** 2, 2)
+    assert resized.trained_window == 4
+    assert resized.bias_tables[(0, 0)].shape == ((2 * 4 - 1) ** 2, 2)  # as trained
+    window.tabs.setCurrentWidget(window.views["relative-position"])
+    position = window.views["relative-position"]
+    assert position.resize_mode() == "resized" and position.table_values().shape == ((2 * 6 - 1) ** 2, 2)
     assert "from the trained M = 4 to M = 6" in window.output_view.details_text()
 
 

@@ -428,7 +428,7 @@ def test_a_model_run_carries_the_tables_the_view_draws(qtbot):
     cache = ModelCache()
     pixels = np.zeros((3, 64, 64), dtype=np.float32)
     result = run_inference(InferenceRequest(request_id=1, state=state, pixels=pixels, capture=(1, 1)), cache)
-    assert result.error is None and result.bias_tables_interpolated_from is None
+    assert result.error is None and result.trained_window is None
     model_table = cache.model_for(state).layers[1].blocks[1].attn.relative_position_bias_table
     view = make_view(qtbot, RelativePositionView, state)
     view.update_result(result)

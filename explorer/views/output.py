@@ -245,10 +245,10 @@ class OutputView(QtWidgets.QWidget):
                 f"{si(MEASURE_MACS_LIMIT, unit='G', space=True)} MACs; the cost view has the analytic count."
             )
         lines.append(run)
-        if result.bias_tables_interpolated_from is not None and result.record_meta is not None:
+        if result.trained_window is not None and result.record_meta is not None:
             lines.append(
                 f"Bias tables interpolated (bicubic, as the official code does) from the trained "
-                f"M = {result.bias_tables_interpolated_from} to M = {result.state.window_size}: the "
+                f"M = {result.trained_window} to M = {result.state.window_size}: the "
                 "model was not trained at this window, so its accuracy here is not guaranteed."
             )
         return "\n".join(lines)
