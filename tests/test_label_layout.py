@@ -216,6 +216,7 @@ def test_the_module_imports_without_qt():
               "print(any(name.startswith(('PySide6', 'pyqtgraph')) for name in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           cwd=str(Path(__file__).resolve().parent.parent))
+    assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False", done.stderr
 
 

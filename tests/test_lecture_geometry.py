@@ -400,4 +400,5 @@ def test_rollout_module_imports_without_torch() -> None:
 
     code = ("import sys; import swin_model.rollout, swin_model.windows; "
             "assert 'torch' not in sys.modules, 'torch imported'")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

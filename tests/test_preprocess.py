@@ -132,8 +132,9 @@ def test_bundled_photos_are_real_modest_images(name: str) -> None:
 
 def test_test_pattern_is_what_its_generator_draws(tmp_path: Path) -> None:
     output = tmp_path / "pattern.png"
-    subprocess.run([sys.executable, str(ASSETS / "make_test_pattern.py"), str(output)], check=True,
-                   capture_output=True)
+    done = subprocess.run([sys.executable, str(ASSETS / "make_test_pattern.py"), str(output)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     committed = np.asarray(load_image(ASSETS / "test_pattern.png"))
     regenerated = np.asarray(load_image(output))
     assert committed.shape == (224, 224, 3)
