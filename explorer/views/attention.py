@@ -615,22 +615,11 @@ class AttentionView(FigureView):
 
     # --- mouse --------------------------------------------------------------------------
 
-    def _token_at(self, x: float, y: float) -> tuple[int, int] | None:
-        assert self.context is not None
-        geometry = self.context.geometry
-        return cell_at(x, y, geometry.stride, geometry.height, geometry.width)
-
-    def pick_at(self, x: float, y: float) -> None:
-        """Emit queryPicked for the token under pixel (x, y) (padding excluded)."""
-        token = self._token_at(x, y)
-        if token is not None:
-            self.queryPicked.emit(*token)
-
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
         point = self.panel.view_point(scene_pos)
         if point is None:
             return HINT
-        token = self._token_at(point.x(), point.y())
+        token = self.query_token_at(point.x(), point.y())
         if token is None:
             return HINT
         if self._rollout is not None:

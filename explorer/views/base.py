@@ -27,7 +27,7 @@ from explorer.resolved import CAPTURE_FIELDS, MODEL_FIELDS, ResolvedState, model
 from explorer.state import ExplorerState, InferenceResult
 from swin_model.windows import cyclic_shift
 
-from .cells import PreparedLike, padded_canvas, padding_rects
+from .cells import PreparedLike, cell_at, padded_canvas, padding_rects
 from .items import Panel, WrappedText, hatch_path, make_path_item, rect_path
 
 __all__ = [
@@ -266,6 +266,19 @@ class FigureView(QtWidgets.QWidget):
 
     def _theme_changed(self) -> None:
         """Restyle what a redraw does not restyle (titles, axes)."""
+
+    def query_token_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """The selected stage's token under pixel (x, y) of the photo (None on the padding or
+        outside)."""
+        assert self.context is not None
+        geometry = self.context.geometry
+        return cell_at(x, y, geometry.stride, geometry.height, geometry.width)
+
+    def pick_at(self, x: float, y: float) -> None:
+        """Emit queryPicked for the token under pixel (x, y) of the photo, if there is one."""
+        token = self.query_token_at(x, y)
+        if token is not None:
+            self.queryPicked.emit(*token)
 
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
         return None

@@ -138,14 +138,6 @@ class PatchesView(FigureView):
         assert self.context is not None
         return cell_at(x, y, self.context.config.patch_size, *self.grid_shape())
 
-    def pick_at(self, x: float, y: float) -> None:
-        """Emit queryPicked for the selected stage's token under pixel (x, y)."""
-        assert self.context is not None
-        geometry = self.context.geometry
-        token = cell_at(x, y, geometry.stride, geometry.height, geometry.width)
-        if token is not None:
-            self.queryPicked.emit(*token)
-
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
         point = self.panel.view_point(scene_pos)
         patch = None if point is None else self.patch_at(point.x(), point.y())

@@ -315,17 +315,6 @@ class ReceptiveFieldView(FigureView):
 
     # --- mouse ------------------------------------------------------------------------------
 
-    def _token_at(self, x: float, y: float) -> tuple[int, int] | None:
-        assert self.context is not None
-        geometry = self.context.geometry
-        return cell_at(x, y, geometry.stride, geometry.height, geometry.width)
-
-    def pick_at(self, x: float, y: float) -> None:
-        """Emit queryPicked for the token under pixel (x, y) of the photo (padding excluded)."""
-        token = self._token_at(x, y)
-        if token is not None:
-            self.queryPicked.emit(*token)
-
     def _hover_text(self, scene_pos: QtCore.QPointF) -> str | None:
         context = self.context
         assert context is not None
@@ -337,7 +326,7 @@ class ReceptiveFieldView(FigureView):
             if cell is None:
                 return None
             inside = "inside" if self._field[cell] else "outside"
-            return f"patch {cell} · {inside} the field · token {self._token_at(point.x(), point.y())}"
+            return f"patch {cell} · {inside} the field · token {self.query_token_at(point.x(), point.y())}"
         point = self.chart.view_point(scene_pos)
         if point is None:
             return None
