@@ -305,7 +305,7 @@ class ReceptiveFieldView(FigureView):
             f"A block mixes a token with its window (SW-MSA: its shifted window, own region only: the "
             f"mask stops the wrap-around); merging joins 2×2 groups; the MLP mixes nothing. Filled: "
             f"{'with' if context.config.shifted else 'without'} the shift; dashed: "
-            f"{'without' if context.config.shifted else 'with'}. Click the image to pick a token."
+            f"{'without' if context.config.shifted else 'with'}."
         )
 
     def _selected_index(self) -> int:
@@ -326,7 +326,8 @@ class ReceptiveFieldView(FigureView):
             if cell is None:
                 return None
             inside = "inside" if self._field[cell] else "outside"
-            return f"patch {cell} · {inside} the field · token {self.query_token_at(point.x(), point.y())}"
+            token = self.query_token_at(point.x(), point.y())
+            return f"patch {cell} · {inside} the field · token {token} (click to pick it)"
         point = self.chart.view_point(scene_pos)
         if point is None:
             return None
