@@ -154,9 +154,6 @@ class AttentionView(FigureView):
         self.rollout_field.setVisible(False)
         viewbox.addItem(self.rollout_field, ignoreBounds=True)
         self._rollout_scale = 0.0
-        self._rescale_timer = QtCore.QTimer(self)
-        self._rescale_timer.setSingleShot(True)
-        self._rescale_timer.timeout.connect(self._rescaled)
         viewbox.sigTransformChanged.connect(self._transform_changed)
         self._rollout: np.ndarray | None = None
         self._rollout_key: tuple[object, ...] | None = None
@@ -264,15 +261,7 @@ class AttentionView(FigureView):
         """Resizing or zooming: redraw (soon) when the rollout image needs another detail."""
         if (not self._disposed and self.context is not None and self.rollout_field.isVisible()
                 and detail_is_stale(self._rollout_scale, self.panel.pixels_per_unit())):
-            self._dirty = True
-            self._rescale_timer.start(0)
-
-    def _rescaled(self) -> None:
-        if not self._hidden_in_window():
-            self.flush()
-
-    def _dispose(self) -> None:
-        self._rescale_timer.stop()
+            self.redraw_soon()
 
     # --- drawing ------------------------------------------------------------------------
 

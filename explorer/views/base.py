@@ -104,6 +104,9 @@ class FigureView(QtWidgets.QWidget):
         self._dirty = False
         self._disposed = False
         _remember(self)
+        self._redraw_timer = QtCore.QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.timeout.connect(self._redraw_later)
 
         self._caption_label = QtWidgets.QLabel()
         self._caption_label.setWordWrap(True)
@@ -213,6 +216,17 @@ class FigureView(QtWidgets.QWidget):
         super().showEvent(event)
         self.flush()
 
+    def redraw_soon(self) -> None:
+        """Redraw once the event loop is back (after a resize or zoom that changes the level
+        of detail); a hidden view redraws when it is shown."""
+        self._dirty = True
+        self._redraw_timer.start(0)
+
+    @QtCore.Slot()
+    def _redraw_later(self) -> None:
+        if not self._hidden_in_window():
+            self.flush()
+
     # --- the end ------------------------------------------------------------------------
 
     def dispose(self) -> None:
@@ -226,6 +240,7 @@ class FigureView(QtWidgets.QWidget):
         self._disposed = True
         self._dirty = False
         _live_views.discard(self)
+        self._redraw_timer.stop()
         self._dispose()
         scene = self._graphics.scene()
         if scene is not None:

@@ -137,9 +137,6 @@ class MaskView(FigureView):
         self._exporting = False
         self.export_hook = ExportHook(self.set_exporting)
         viewbox.addItem(self.export_hook, ignoreBounds=True)
-        self._rescale_timer = QtCore.QTimer(self)
-        self._rescale_timer.setSingleShot(True)
-        self._rescale_timer.timeout.connect(self._rescaled)
         viewbox.sigTransformChanged.connect(self._transform_changed)
         overview.sigTransformChanged.connect(self._transform_changed)
 
@@ -239,15 +236,7 @@ class MaskView(FigureView):
         if detail_is_stale(self._matrix_room, self.matrix_panel.available_px()) or detail_is_stale(
             self._overview_scale, self.overview_panel.pixels_per_unit()
         ):
-            self._dirty = True
-            self._rescale_timer.start(0)
-
-    def _rescaled(self) -> None:
-        if not self._hidden_in_window():
-            self.flush()
-
-    def _dispose(self) -> None:
-        self._rescale_timer.stop()
+            self.redraw_soon()
 
     def drawn_slot_regions(self) -> np.ndarray:
         """(N,) official region along the matrix axes, read from the strip colours (-1: none)."""

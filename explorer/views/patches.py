@@ -47,9 +47,6 @@ class PatchesView(FigureView):
         self._line_step = 1
         self.export_hook = ExportHook(self.set_exporting)
         self.panel.viewbox.addItem(self.export_hook, ignoreBounds=True)
-        self._rescale_timer = QtCore.QTimer(self)
-        self._rescale_timer.setSingleShot(True)
-        self._rescale_timer.timeout.connect(self._rescaled)
         self.panel.viewbox.sigTransformChanged.connect(self._transform_changed)
 
     def line_step(self) -> int:
@@ -66,15 +63,7 @@ class PatchesView(FigureView):
         if not self._disposed and self.context is not None and detail_is_stale(
             self._scale, self.panel.pixels_per_unit()
         ):
-            self._dirty = True
-            self._rescale_timer.start(0)
-
-    def _rescaled(self) -> None:
-        if not self._hidden_in_window():
-            self.flush()
-
-    def _dispose(self) -> None:
-        self._rescale_timer.stop()
+            self.redraw_soon()
 
     def grid_shape(self) -> tuple[int, int]:
         """(rows, cols) of the patch grid: the stage-1 token grid."""

@@ -81,9 +81,6 @@ class WindowsView(FigureView):
         self._label_steps: dict[object, int] = {}
         self.export_hook = ExportHook(self.set_exporting)
         viewbox.addItem(self.export_hook, ignoreBounds=True)
-        self._rescale_timer = QtCore.QTimer(self)
-        self._rescale_timer.setSingleShot(True)
-        self._rescale_timer.timeout.connect(self._rescaled)
         viewbox.sigTransformChanged.connect(self._transform_changed)
 
     # --- data ---------------------------------------------------------------------------
@@ -131,15 +128,7 @@ class WindowsView(FigureView):
         if self._disposed or self.context is None:
             return
         if detail_is_stale(self._scale, self.panel.pixels_per_unit()):
-            self._dirty = True
-            self._rescale_timer.start(0)
-
-    def _rescaled(self) -> None:
-        if not self._hidden_in_window():
-            self.flush()
-
-    def _dispose(self) -> None:
-        self._rescale_timer.stop()
+            self.redraw_soon()
 
     # --- drawing ------------------------------------------------------------------------
 
