@@ -10,6 +10,9 @@
    with the explorer's default torch threads and with torch's own default.
 3. Redraw time of every view after a control change at 224 px (``update_state`` called
    directly, median over several changes), and of a whole control change (all views).
+4. The longest gap between 5 ms timer ticks while the input size switches from 224 px to
+   1024 px from the size spin box (the photo prepared, the views on screen redrawn, the model
+   run, its result shown), with the time until the result is shown; then back to 224 px.
 
 Runs offscreen (QT_QPA_PLATFORM=offscreen unless set). Prints the figures it measured.
 """
@@ -25,10 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from gaps import TICK_MS, GapMeter
+
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_RATIO_LIMIT = 0.75
 REDRAW_TARGET_MS = 16.0
-TICK_MS = 5
 
 
 def _launch_seconds(command: list[str], env: dict[str, str], marker: str) -> float:
@@ -91,31 +95,22 @@ def bench_stalls(app, runs: int, torch_threads: int | None) -> dict[str, float]:
 
     with tempfile.TemporaryDirectory() as folder:
         window = _open_window(app, str(Path(folder) / "bench.ini"), torch_threads)
-        gaps: list[float] = []
-        last = [time.perf_counter()]
-
-        def tick() -> None:
-            now = time.perf_counter()
-            gaps.append(now - last[0])
-            last[0] = now
-
-        timer = QtCore.QTimer()
-        timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-        timer.timeout.connect(tick)
+        meter = GapMeter()
+        gaps_ms: list[float] = []
         run_seconds: list[float] = []
         loop = QtCore.QEventLoop()
         window.resultsShown.connect(loop.quit)
         for run in range(runs):
             window.controller.update(block=run % 2)
             window.controller.run_now()
-            last[0] = time.perf_counter()
-            timer.start(TICK_MS)
+            meter.start()
             started = time.perf_counter()
             loop.exec()
             run_seconds.append(time.perf_counter() - started)
-            timer.stop()
+            meter.stop()
+            gaps_ms += [gap * 1000 for gap in meter.gaps]
         window.close()
-    gaps_ms = sorted(gap * 1000 for gap in gaps)
+    gaps_ms.sort()
     return {"max_gap_ms": gaps_ms[-1], "p99_gap_ms": gaps_ms[int(0.99 * (len(gaps_ms) - 1))],
             "median_gap_ms": statistics.median(gaps_ms), "ticks": len(gaps_ms),
             "median_run_s": statistics.median(run_seconds)}
@@ -174,6 +169,33 @@ def bench_redraw(app, repeats: int) -> dict[str, float]:
     return figures
 
 
+def bench_size_switch(app, tab: str, sizes: tuple[int, ...] = (1024, 224)) -> list[dict[str, float]]:
+    """For each size in turn: the longest event-loop gap from setting the size spin box
+    until the result at that size is shown, and that time, with the ``tab`` figure shown."""
+    from PySide6 import QtCore
+
+    figures: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        window = _open_window(app, str(Path(folder) / "bench.ini"), None)
+        window.tabs.setCurrentWidget(window.views[tab])
+        app.processEvents()
+        meter = GapMeter()
+        for size in sizes:
+            loop = QtCore.QEventLoop()
+            shown = window.resultsShown.connect(loop.quit)
+            meter.start()
+            started = time.perf_counter()
+            QtCore.QTimer.singleShot(0, lambda size=size: window.control("imageSizeSpin").setValue(size))
+            loop.exec()
+            elapsed = time.perf_counter() - started
+            gaps = meter.stop()
+            window.resultsShown.disconnect(shown)
+            figures.append({"size": size, "max_gap_ms": gaps["max_gap_ms"], "shown_s": elapsed,
+                            "ticks": gaps["ticks"]})
+        window.close()
+    return figures
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="start-up runs of each kind (default 5)")
@@ -216,6 +238,11 @@ def main(argv: list[str]) -> int:
     print(f"    a stage change from the spin box (controls + views on screen): "
           f"{redraw['control_change_ms']:.1f} ms")
     print(f"    showing a model result (all views, prediction panel): {redraw['show_result_ms']:.1f} ms")
+    for tab in ("windows", "regions", "attention"):
+        for switch in bench_size_switch(app, tab):
+            print(f"[4] input size → {switch['size']:.0f} px with the {tab} figure shown: longest "
+                  f"event-loop gap {switch['max_gap_ms']:.1f} ms over {switch['ticks']:.0f} ticks, "
+                  f"result shown after {switch['shown_s']:.2f} s")
     return 0 if ok else 1
 
 

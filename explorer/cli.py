@@ -25,7 +25,7 @@ from explorer.cli_weights import (
     config_for_weights,
     run_weights,
 )
-from explorer.figures import FIGURE_NAMES, animated_figures
+from explorer.figures import FIGURE_NAMES, FIGURES, animated_figures
 from explorer.numbers import si
 from explorer.state import DEFAULT_NUMBERING, MAX_WINDOW_SIZE, MIN_WINDOW_SIZE, NUMBERINGS, PAPER_TOY_SETTINGS
 from explorer.state import MAX_IMAGE_SIZE as MAX_IMG_SIZE
@@ -74,7 +74,9 @@ EXPORT_DESCRIPTION = EXPORT_DESCRIPTION.format(first_paragraph=textwrap.fill(
     "DIR/mask.svg), plus "
     + " and ".join(f"DIR/{spec.name}.gif, the animated {spec.title.lower()}" for spec in animated_figures())
     + ". The model runs once (random weights seeded with 0 for a preset, or the weights of "
-    "--checkpoint) to fill the attention figure. Progress goes to stderr.", width=89))
+    "--checkpoint) to fill the figures that show its output ("
+    + ", ".join(spec.name for spec in FIGURES if spec.needs_model)
+    + "), and not at all when --figures leaves them out. Progress goes to stderr.", width=89))
 
 FLOPS_DESCRIPTION = """\
 Print the analytic cost of one forward pass per stage, in the style of the Swin paper:
@@ -108,6 +110,32 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _input_size(text: str) -> int | tuple[int, int]:
+    """``--img-size``: a side N (a square input), or W×H (also WxH): (height, width)."""
+    parts = text.strip().lower().replace("×", "x").split("x")
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or W×H in whole pixels, got {text!r}") from None
+    if len(numbers) == 1:
+        return numbers[0]
+    if len(numbers) == 2:
+        width, height = numbers
+        return height, width
+    raise argparse.ArgumentTypeError(f"expected N or W×H in whole pixels, got {text!r}")
+
+
+def _view_option(text: str) -> tuple[str, str, str]:
+    """``--view FIGURE.NAME=VALUE``: (figure, name, value)."""
+    target, equals, value = text.partition("=")
+    figure, dot, name = target.partition(".")
+    if not (equals and dot and figure and name and value):
+        raise argparse.ArgumentTypeError(f"expected FIGURE.NAME=VALUE, got {text!r}")
+    if figure not in FIGURE_NAMES:
+        raise argparse.ArgumentTypeError(f"unknown figure {figure!r} in {text!r}")
+    return figure, name, value
+
+
 def _output_folder(text: str) -> Path:
     """``--out``: an empty name would silently mean the working directory."""
     if not text:
@@ -116,6 +144,8 @@ def _output_folder(text: str) -> Path:
 
 
 MODEL_NAMES = PRESET_NAMES
+BACKGROUNDS = ("theme", "transparent")
+"""``--background`` choices: explorer.export.BACKGROUNDS (not imported: that loads Qt)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="weights to load: official .pth, timm or Hugging Face safetensors")
     add_weights_option(source)
     _add_config_options(export)
+    export.add_argument("--keep-aspect", action="store_true",
+                        help="keep the image's aspect ratio: its longer side becomes --img-size N and "
+                             "the other is scaled to match (the model pads it), as the explorer's "
+                             "“Keep aspect ratio”")
     export.add_argument("--stage", metavar="S", type=_positive_int, default=1,
                         help="stage, 1-based (1-4 for the presets; default 1)")
     export.add_argument("--block", metavar="B", type=_positive_int, default=2,
@@ -156,17 +190,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--theme", choices=("screen", "slide"), default="screen",
                         help="screen: as the explorer shows it; slide: white background, large fonts "
                              "(default screen)")
-    export.add_argument("--caption", action=argparse.BooleanOptionalAction, default=True,
-                        help="write the settings (model, stage, block, head, M, shift, input size) "
-                             "under each figure (default on)")
+    export.add_argument("--caption", metavar="TEXT", nargs="?", const=True, default=True,
+                        help="a caption under each figure: TEXT, or without TEXT the figure's settings "
+                             "(model, stage, block, head, M, shift, input size) (default: the settings)")
+    export.add_argument("--no-caption", dest="caption", action="store_const", const=False,
+                        help="no caption under the figures")
+    export.add_argument("--title", metavar="TEXT", default="",
+                        help="a title above each figure (default none)")
+    export.add_argument("--background", choices=BACKGROUNDS, default="theme",
+                        help="theme: the theme's opaque background; transparent: none (PNG with alpha, "
+                             "no background shape in SVG and PDF; the GIF keeps the theme's) "
+                             "(default theme)")
     export.add_argument("--figures", metavar="LIST", default=",".join(FIGURE_NAMES),
                         help=f"comma-separated figures among {', '.join(FIGURE_NAMES)} (default all)")
     export.add_argument("--numbering", choices=NUMBERINGS, default=DEFAULT_NUMBERING,
                         help="how the shift regions are numbered: the official img_mask numbers on the "
                              "rolled grid, the lecture's on the original grid, or both (default both)")
+    export.add_argument("--gif", action=argparse.BooleanOptionalAction, default=True,
+                        help="also write each animated figure as a GIF (default on)")
     export.add_argument("--frames", action="store_true",
                         help="also write each animated figure as numbered PNG frames into "
                              + " and ".join(f"DIR/{spec.name}-frames/" for spec in animated_figures()))
+    export.add_argument("--view", metavar="FIGURE.NAME=VALUE", action="append", default=[],
+                        type=_view_option,
+                        help="a figure's own switch, as in the explorer (repeatable): "
+                             "architecture.split=paper|code, attention.rollout=on|off, "
+                             "cyclic-shift.step=N|end (the step of the roll the PNG shows)")
 
     flops = commands.add_parser("flops", help="print the per-stage cost table",
                                 description=FLOPS_DESCRIPTION, formatter_class=formatter)
@@ -180,9 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--img-size", metavar="N", type=_positive_int, default=DEFAULT_IMG_SIZE,
-                        help=f"square input side in pixels, {MIN_IMG_SIZE}-{MAX_IMG_SIZE} "
-                             f"(default {DEFAULT_IMG_SIZE})")
+    parser.add_argument("--img-size", metavar="N|W×H", type=_input_size, default=DEFAULT_IMG_SIZE,
+                        help=f"input size in pixels, each side {MIN_IMG_SIZE}-{MAX_IMG_SIZE}: N for a "
+                             f"square N×N input (default {DEFAULT_IMG_SIZE}), or width×height such as "
+                             "320×224 (also 320x224); the model pads a side to the patch and the window")
+    parser.set_defaults(img_shape=None)
     parser.add_argument("--window-size", metavar="M", type=_positive_int, default=None,
                         help=f"window side M in tokens, {MIN_WINDOW_SIZE}-{MAX_WINDOW_SIZE} (default "
                              f"{DEFAULT_WINDOW_SIZE}, or the checkpoint's own)")
@@ -241,11 +292,19 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _check_sizes(args: argparse.Namespace) -> None:
+    """Validate the sizes; afterwards ``args.img_size`` is the input's longer side and
+    ``args.img_shape`` its (height, width) when not square (else None)."""
     if args.paper:
         if args.img_size != DEFAULT_IMG_SIZE or args.window_size is not None:
             raise CliError("--paper sets the input size and M: leave out --img-size and --window-size")
         args.img_size, args.window_size = PAPER_TOY_SETTINGS["img_size"], PAPER_TOY_SETTINGS["window_size"]
         args.paper = False
+    if isinstance(args.img_size, tuple):
+        height, width = args.img_size
+        if not (MIN_IMG_SIZE <= height <= MAX_IMG_SIZE and MIN_IMG_SIZE <= width <= MAX_IMG_SIZE):
+            sides = f"{MIN_IMG_SIZE}-{MAX_IMG_SIZE}"
+            raise CliError(f"--img-size: each side must be {sides}, got {width}×{height}")
+        args.img_size, args.img_shape = max(height, width), (None if height == width else (height, width))
     if not MIN_IMG_SIZE <= args.img_size <= MAX_IMG_SIZE:
         raise CliError(f"--img-size must be {MIN_IMG_SIZE}-{MAX_IMG_SIZE}, got {args.img_size}")
     if args.window_size is not None and not MIN_WINDOW_SIZE <= args.window_size <= MAX_WINDOW_SIZE:
@@ -258,7 +317,8 @@ def _cost_summary(args: argparse.Namespace) -> dict[str, Any]:
     from swin_model.flops import count_macs, stage_params
 
     config = _config(args)
-    report = count_macs(config, args.img_size, args.img_size)
+    height, width = args.img_shape or (args.img_size, args.img_size)
+    report = count_macs(config, height, width)
     stages = []
     for stage, params in zip(report.stages, stage_params(config), strict=True):
         stages.append({
@@ -283,6 +343,8 @@ def _cost_summary(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "model": args.model.lower(),
         "img_size": args.img_size,
+        "img_height": height,
+        "img_width": width,
         "window_size": args.window_size,
         "shifted": args.shifted,
         "total_macs": report.total,
@@ -321,7 +383,7 @@ def _cost_table(summary: dict[str, Any]) -> str:
         return "  ".join(cells).rstrip()
 
     shift = "shifted windows" if summary["shifted"] else "no shift"
-    title = (f"{summary['model']} at {summary['img_size']}×{summary['img_size']}, M = "
+    title = (f"{summary['model']} at {summary['img_height']}×{summary['img_width']}, M = "
              f"{summary['window_size']}, {shift}: {summary['total_macs']:,} MACs "
              f"({si(summary['total_macs'])}), {summary['params']:,} parameters")
     rule = "-" * len(line(headers))
@@ -443,6 +505,7 @@ def _run_export(args: argparse.Namespace) -> int:
         figure_export.validate_scale(args.scale)
     except ValueError as error:
         raise CliError(f"--scale: {error}") from None
+    page = {"title": args.title, "background": figure_export.validate_background(args.background)}
     query = _parse_query(args.query)
     figures = _parse_figures(args.figures)
     _check_sizes(args)
@@ -450,26 +513,37 @@ def _run_export(args: argparse.Namespace) -> int:
     from swin_model.preprocess import ImageLoadError, load_image, prepare
 
     try:
-        prepared = prepare(load_image(args.image), args.img_size)
+        image = load_image(args.image)
     except ImageLoadError as error:
         raise CliError(str(error)) from None
+    if args.keep_aspect:
+        if args.img_shape is not None:
+            raise CliError("--keep-aspect takes the shape from the image: give --img-size as one side N")
+        from explorer.state import aspect_shape
+
+        shape = aspect_shape(image.size, args.img_size)
+        args.img_shape = None if shape[0] == shape[1] else shape
+    height, width = args.img_shape or (args.img_size, args.img_size)
+    prepared = prepare(image, (height, width))
     plan = _plan_export(args, query)
 
-    import torch  # noqa: F401  (before "running": Ctrl-C inside torch's import could half-load it)
+    result = None
+    if any(spec.needs_model for spec in FIGURES if spec.name in figures):
+        import torch  # noqa: F401  (before "running": Ctrl-C inside torch's import could half-load it)
 
-    from explorer.inference import ModelCache, run_inference
-    from explorer.state import InferenceRequest
+        from explorer.inference import ModelCache, run_inference
+        from explorer.state import InferenceRequest
 
-    cache = ModelCache()
-    if plan.checkpoint_model is not None:
-        cache.add_checkpoint(plan.state.checkpoint_path, plan.checkpoint_model)
-    print(f"running {plan.label} on {args.image} ({args.img_size}×{args.img_size}) ...",
-          file=sys.stderr, flush=True)
-    request = InferenceRequest(request_id=1, state=plan.state, pixels=prepared.pixels,
-                               capture=(plan.state.stage, plan.state.block))
-    result = run_inference(request, cache)
-    if result.error:
-        raise CliError(result.error, EXIT_FAILED)
+        cache = ModelCache()
+        if plan.checkpoint_model is not None:
+            cache.add_checkpoint(plan.state.checkpoint_path, plan.checkpoint_model)
+        print(f"running {plan.label} on {args.image} ({height}×{width}, H×W) ...",
+              file=sys.stderr, flush=True)
+        request = InferenceRequest(request_id=1, state=plan.state, pixels=prepared.pixels,
+                                   capture=(plan.state.stage, plan.state.block))
+        result = run_inference(request, cache)
+        if result.error:
+            raise CliError(result.error, EXIT_FAILED)
 
     from explorer.export.atomic import write_file_set
 
@@ -478,6 +552,12 @@ def _run_export(args: argparse.Namespace) -> int:
         from explorer.figures import build_figures
 
         views = build_figures(plan.state, prepared, result, theme=args.theme, names=figures)
+        for figure, name, value in args.view:
+            if figure in views:
+                try:
+                    views[figure].set_view_option(name, value)
+                except ValueError as error:
+                    raise CliError(f"--view: {error}") from None
         for view in views.values():
             figure_export.prepare_offscreen(view)
         interrupt.check()
@@ -489,13 +569,14 @@ def _run_export(args: argparse.Namespace) -> int:
         def write(stage: Path) -> list[Path]:
             """Every file of the export into ``stage``; moved into --out when all are written."""
             written = figure_export.export_all(views, stage, formats, args.scale, args.caption,
-                                               progress=progress, staged=False)
+                                               with_gif=args.gif, progress=progress, staged=False, **page)
             for spec in animated_figures(figures) if args.frames else ():
                 name = figure_export.frames_folder_name(spec.name)
                 view = views[spec.name]
                 if not isinstance(view, figure_export.AnimatedFigureLike):
                     raise CliError(f"the {spec.name} figure has no animation steps", EXIT_FAILED)
-                frames = figure_export.export_shift_frames(view, stage / name, args.scale, args.caption)
+                frames = figure_export.export_shift_frames(view, stage / name, args.scale, args.caption,
+                                                           **page)
                 written.extend(frames)
                 print(f"[frames] {len(frames)} PNG frames in {args.out / name}", file=sys.stderr, flush=True)
                 interrupt.check()
@@ -548,6 +629,7 @@ def _plan_export(args: argparse.Namespace, query: tuple[int, int]) -> _ExportPla
                               shifted=args.shifted, stage=args.stage - 1, block=args.block - 1,
                               head=args.head - 1, window=args.window, query=query,
                               checkpoint_path=checkpoint_path, numbering=args.numbering,
+                              img_shape=args.img_shape, keep_aspect=args.keep_aspect,
                               checkpoint_config=None if checkpoint_model is None else config)
     resolved = resolve(requested)
     geometries, stage = resolved.geometries, args.stage

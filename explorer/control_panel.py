@@ -15,7 +15,14 @@ from PySide6 import QtCore, QtWidgets
 
 from swin_model.config import PRESET_NAMES
 
-from .state import MAX_IMAGE_SIZE, MAX_WINDOW_SIZE, MIN_IMAGE_SIZE, MIN_WINDOW_SIZE, ExplorerState
+from .state import (
+    MAX_IMAGE_SIZE,
+    MAX_WINDOW_SIZE,
+    MIN_IMAGE_SIZE,
+    MIN_WINDOW_SIZE,
+    ExplorerState,
+    input_shape,
+)
 
 if TYPE_CHECKING:
     from swin_model import SwinConfig
@@ -36,8 +43,12 @@ values are those of :data:`explorer.views.regions.NUMBERINGS`."""
 TOOLTIPS = {
     "modelCombo": "Swin-T/S/B/L differ in width C and in the depth of stage 3; presets have random "
                   "weights (seed 0), a loaded checkpoint (Ctrl+L) brings real ones.",
-    "imageSizeSpin": "Input side N: the image is resized to N×N (bicubic) and cut into 4×4-pixel "
-                     "patches, zero-padding the edge when N is not a multiple of 4.",
+    "imageSizeSpin": "Input side N: the image is resized to N×N (bicubic), or its longer side to N "
+                     "when the aspect ratio is kept, and cut into 4×4-pixel patches, zero-padding "
+                     "the edge when a side is not a multiple of 4.",
+    "keepAspectCheck": "Keep the photo's aspect ratio: the longer side becomes N and the shorter one "
+                       "is scaled to match; the model zero-pads it to the patch and the window "
+                       "(hatched in the figures) instead of stretching the photo to a square.",
     "windowSizeSpin": "Window size M: each token attends only to the M×M tokens of its window, "
                       "so attention cost grows linearly with the image, not quadratically.",
     "shiftCheck": "SW-MSA: blocks 2, 4, … roll the feature map by ⌊M/2⌋ so neighbouring windows "
@@ -63,11 +74,19 @@ def geometry_summary(config: SwinConfig, state: ExplorerState, geometries: Seque
     from :mod:`swin_model.windows` for ``state``'s input size, stage and block."""
     from swin_model.windows import pad_amount, patch_grid
 
-    size = state.img_size
-    rows, cols = patch_grid(size, size, config.patch_size)
-    pad = pad_amount(size, config.patch_size)
-    patches = f"{size} px → {rows}×{cols} patches of {config.patch_size} px"
-    patches += f" after padding {pad} px" if pad else " (no padding)"
+    input_height, input_width = input_shape(state)
+    rows, cols = patch_grid(input_height, input_width, config.patch_size)
+    pad_rows = pad_amount(input_height, config.patch_size)
+    pad_cols = pad_amount(input_width, config.patch_size)
+    square = input_height == input_width
+    size_text = f"{input_height} px" if square else f"{input_height}×{input_width} px (H×W)"
+    patches = f"{size_text} → {rows}×{cols} patches of {config.patch_size} px"
+    if square:
+        patches += f" after padding {pad_rows} px" if pad_rows else " (no padding)"
+    elif pad_rows or pad_cols:
+        patches += f" after padding {pad_rows} px at the bottom and {pad_cols} px on the right"
+    else:
+        patches += " (no padding)"
     geometry = geometries[state.stage]
     shift = geometry.block_shift(state.block)
     kind = f"SW-MSA, shift {shift}" if shift else "W-MSA"
@@ -85,7 +104,12 @@ def geometry_summary(config: SwinConfig, state: ExplorerState, geometries: Seque
     source = ""
     if source_size is not None:
         width, height = source_size
-        source = f"Image {width}×{height} px resized to {size}×{size} (bicubic), ImageNet mean/std.\n"
+        if input_height == input_width:
+            resized = f"{width}×{height} px resized to {input_height}×{input_width} (bicubic)"
+        else:
+            resized = (f"{width}×{height} px (W×H) resized to {input_height}×{input_width} "
+                       f"(H×W, bicubic, aspect ratio kept)")
+        source = f"Image {resized}, ImageNet mean/std.\n"
     return patches, f"{source}{patches}.\n{stage}"
 
 
@@ -113,6 +137,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.image_size_spin.setValue(224)
         self.image_size_spin.setSuffix(" px")
         self.image_size_spin.setKeyboardTracking(False)
+        self.keep_aspect_check = QtWidgets.QCheckBox("Keep aspect ratio")
         self.window_size_spin = QtWidgets.QSpinBox()
         self.window_size_spin.setRange(MIN_WINDOW_SIZE, MAX_WINDOW_SIZE)
         self.window_size_spin.setValue(7)
@@ -137,6 +162,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.info_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
 
         for widget, name in ((self.model_combo, "modelCombo"), (self.image_size_spin, "imageSizeSpin"),
+                             (self.keep_aspect_check, "keepAspectCheck"),
                              (self.window_size_spin, "windowSizeSpin"), (self.shift_check, "shiftCheck"),
                              (self.stage_spin, "stageSpin"), (self.block_spin, "blockSpin"),
                              (self.head_spin, "headSpin"), (self.query_label, "queryLabel"),
@@ -146,6 +172,7 @@ class ControlPanel(QtWidgets.QWidget):
 
         self.model_combo.currentIndexChanged.connect(self._on_model_chosen)
         self.image_size_spin.valueChanged.connect(lambda value: self._emit(img_size=value))
+        self.keep_aspect_check.toggled.connect(lambda checked: self._emit(keep_aspect=bool(checked)))
         self.window_size_spin.valueChanged.connect(lambda value: self._emit(window_size=value))
         self.shift_check.toggled.connect(lambda checked: self._emit(shifted=bool(checked)))
         self.stage_spin.valueChanged.connect(lambda value: self._emit(stage=value - 1))
@@ -157,6 +184,7 @@ class ControlPanel(QtWidgets.QWidget):
         model_form = QtWidgets.QFormLayout(model_box)
         model_form.addRow("Model", self.model_combo)
         model_form.addRow("Input size", self.image_size_spin)
+        model_form.addRow(self.keep_aspect_check)
         model_form.addRow("Window M", self.window_size_spin)
         model_form.addRow(self.shift_check)
         where_box = QtWidgets.QGroupBox("Where to look")
@@ -221,6 +249,7 @@ class ControlPanel(QtWidgets.QWidget):
             if index >= 0:
                 self.model_combo.setCurrentIndex(index)
             self.image_size_spin.setValue(state.img_size)
+            self.keep_aspect_check.setChecked(state.keep_aspect)
             self.window_size_spin.setValue(state.window_size)
             self.shift_check.setChecked(state.shifted)
             self.stage_spin.setRange(1, len(geometries))

@@ -4,18 +4,33 @@ Every change is applied at once (``stateChanged`` fires synchronously, so geomet
 redraw immediately); changes that need a new model run restart a single-shot debounce timer,
 and only when it fires is a request sent. Requests carry increasing ids; a result whose id
 is not the newest is dropped.
+
+Resizing and normalising the photo for a new input size (or a new photo) takes up to about
+0.1 s at 1536 px, so it runs on a background thread unless it is quick
+(:func:`prepares_quickly`). Meanwhile the views draw the new geometry over the previous
+photo stretched to the new size, and no model run is sent until the new pixels are ready.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
 
+from .background import JobOutcome, NewestJobThread, Relay
 from .inference import ModelCache
 from .resolved import RUN_FIELDS, ResolvedState, resolve, settle
-from .state import CAPTURE_BUDGET_BYTES, ExplorerState, InferenceRequest, InferenceResult
+from .state import (
+    CAPTURE_BUDGET_BYTES,
+    ExplorerState,
+    InferenceRequest,
+    InferenceResult,
+    aspect_shape,
+    input_shape,
+)
 from .worker import ModelWorker, Runner
 
 if TYPE_CHECKING:
@@ -24,12 +39,36 @@ if TYPE_CHECKING:
     from swin_model import SwinConfig
     from swin_model.preprocess import PreparedImage
 
-__all__ = ["MODEL_FIELDS", "Controller"]
+__all__ = ["MODEL_FIELDS", "Controller", "prepares_quickly"]
 
 MODEL_FIELDS = RUN_FIELDS
 """State fields whose change can need a new model run (see :data:`explorer.resolved.RUN_FIELDS`)."""
 
 DEBOUNCE_MS = 150
+QUICK_PREPARE_NS = 5_000_000
+"""Preparations estimated to take less than this (5 ms) run on the GUI thread."""
+_NS_PER_SOURCE_PIXEL = 5
+_NS_PER_INPUT_PIXEL = 35
+"""Measured cost of :func:`swin_model.preprocess.prepare` on a 2-core machine, with margin:
+reading the source and writing the bicubic, normalised input."""
+
+
+def prepares_quickly(source_size: tuple[int, int], shape: tuple[int, int]) -> bool:
+    """Whether preparing a ``source_size`` (width, height) image as a ``shape`` (H, W) model
+    input is quick enough for the GUI thread."""
+    cost = _NS_PER_SOURCE_PIXEL * source_size[0] * source_size[1] + _NS_PER_INPUT_PIXEL * shape[0] * shape[1]
+    return cost <= QUICK_PREPARE_NS
+
+
+@dataclass(frozen=True, eq=False)
+class _Preparation:
+    """A photo being prepared in the background: ``image`` (named ``name``) as a ``shape`` =
+    (H, W) input; ``new_image`` when it is a newly opened photo, not yet shown."""
+
+    image: Image.Image
+    name: str
+    shape: tuple[int, int]
+    new_image: bool
 
 
 class Controller(QtCore.QObject):
@@ -51,6 +90,8 @@ class Controller(QtCore.QObject):
     startupFailed = QtCore.Signal(str)
     imageChanged = QtCore.Signal(str)
     """The source name (path or "pasted image") of a newly shown image."""
+    imageFailed = QtCore.Signal(str)
+    """A message: the photo could not be prepared for the model (the current one stays)."""
     checkpointLoaded = QtCore.Signal(str, object)
     checkpointFailed = QtCore.Signal(str, str)
 
@@ -71,6 +112,11 @@ class Controller(QtCore.QObject):
         """Bytes a run may spend recording every block's attention (see InferenceRequest)."""
         self._last_result: InferenceResult | None = None
         self.checkpoints: dict[str, SwinConfig] = {}
+        self._preparation: _Preparation | None = None
+        self._run_when_prepared = False
+        self._preparer_relay = Relay(self)
+        self._preparer_relay.delivered.connect(self._on_prepared)
+        self._preparer = NewestJobThread("image preparer", self._preparer_relay.delivered.emit)
 
         self._debounce = QtCore.QTimer(self)
         self._debounce.setSingleShot(True)
@@ -110,6 +156,12 @@ class Controller(QtCore.QObject):
         return self._image_name
 
     @property
+    def preparing(self) -> bool:
+        """The photo is being resized for the current input size (or a new photo for the
+        view) in the background; ``stateChanged`` follows with the new pixels."""
+        return self._preparation is not None
+
+    @property
     def is_ready(self) -> bool:
         """The geometry code is loaded (views can be drawn, requests queued)."""
         return self._is_ready
@@ -142,6 +194,8 @@ class Controller(QtCore.QObject):
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop the debounce timer and the worker; True when the thread has finished."""
         self._debounce.stop()
+        self._preparer.close()
+        self._preparation = None
         finished = self.worker.shutdown(timeout_ms)
         self._set_busy(False)
         return finished
@@ -163,15 +217,79 @@ class Controller(QtCore.QObject):
     # --- changing -------------------------------------------------------------------------
 
     def set_image(self, image: Image.Image, name: str) -> None:
-        """Show ``image`` (a PIL image) at the current input size and run the model on it."""
-        from swin_model.preprocess import prepare
+        """Show ``image`` (a PIL image) at the current input size and run the model on it.
+        With ``keep_aspect`` the input takes the image's aspect ratio. A large image is
+        prepared in the background: the current one stays until then, and ``imageChanged``
+        follows when the new one is shown."""
+        if self._prepare(image, name, self._shaped(self.state, image), new_image=True):
+            self._show_image(image, name)
 
-        prepared = prepare(image, self.state.img_size)
-        self._image, self._image_name, self._prepared = image, name, prepared
+    def _show_image(self, image: Image.Image, name: str) -> None:
+        """Make ``image``, now prepared (``self._prepared``), the shown image."""
+        self._image, self._image_name = image, name
         self._last_result = None
+        state = self._shaped(self.state, image)
+        if state != self.state:
+            self._resolved = settle(self.state, state)
         self.imageChanged.emit(name)
         self.stateChanged.emit(self._resolved, self._prepared)
         self.schedule_run()
+
+    @staticmethod
+    def _shaped(state: ExplorerState, image: Image.Image | None) -> ExplorerState:
+        """``state`` with the input shape that ``keep_aspect`` asks for on ``image``: the
+        image's aspect ratio with the longer side ``img_size``. Unchanged without
+        ``keep_aspect`` (or an image)."""
+        if not state.keep_aspect or image is None:
+            return state
+        shape = aspect_shape(image.size, state.img_size)
+        return state.replace(img_shape=None if shape[0] == shape[1] else shape)
+
+    def _prepare(self, image: Image.Image, name: str, state: ExplorerState, new_image: bool) -> bool:
+        """Prepare ``image`` for ``state``'s input shape into ``self._prepared``. True when
+        done at once (quick, or already prepared); otherwise it runs in the background and
+        :meth:`_on_prepared` finishes the change (a newer preparation replaces it)."""
+        from swin_model.preprocess import prepare
+
+        shape = input_shape(state)
+        if not new_image and self._prepared is not None and self._prepared.shape == shape:
+            self._preparation = None
+            return True
+        if prepares_quickly(image.size, shape):
+            self._preparation = None
+            self._prepared = prepare(image, shape)
+            return True
+        self._preparation = _Preparation(image, name, shape, new_image)
+        self._preparer.submit(self._preparation, partial(prepare, image, shape))
+        return False
+
+    @QtCore.Slot(object)
+    def _on_prepared(self, outcome: JobOutcome) -> None:
+        preparation: _Preparation = outcome.tag
+        if preparation is not self._preparation:
+            return  # superseded by a newer image or input size
+        self._preparation = None
+        if outcome.error is not None:
+            reason = f"{type(outcome.error).__name__}: {outcome.error}"
+            self.imageFailed.emit(f"Could not prepare {preparation.name} for the model: {reason}. "
+                                  "The current image is kept.")
+            return
+        wanted = self._shaped(self.state, preparation.image)
+        if input_shape(wanted) != preparation.shape:  # the input size changed meanwhile
+            if self._prepare(preparation.image, preparation.name, wanted, preparation.new_image):
+                self._finish_preparation(preparation)
+            return
+        self._prepared = outcome.value
+        self._finish_preparation(preparation)
+
+    def _finish_preparation(self, preparation: _Preparation) -> None:
+        if preparation.new_image:
+            self._show_image(preparation.image, preparation.name)
+            return
+        self.stateChanged.emit(self._resolved, self._prepared)
+        if self._run_when_prepared:
+            self._run_when_prepared = False
+            self.schedule_run()
 
     @QtCore.Slot(dict)
     def update_from_controls(self, changes: dict[str, Any]) -> ExplorerState:
@@ -193,14 +311,21 @@ class Controller(QtCore.QObject):
         """Apply ``changes`` to the state (kept consistent: see :func:`explorer.resolved.settle`),
         redraw at once, and schedule a model run if needed."""
         old = self._resolved
-        resolved = settle(old.state, old.state.replace(**changes))
+        requested = old.state.replace(**changes)
+        if "img_shape" in changes:  # an explicit input shape: its longer side is the size
+            shape = changes["img_shape"]
+            requested = requested.replace(img_size=max(shape)) if shape is not None else requested
+        elif requested.keep_aspect:
+            requested = self._shaped(requested, self._image)
+        elif "img_size" in changes or "keep_aspect" in changes:
+            requested = requested.replace(img_shape=None)  # N from the spin box: N × N
+        resolved = settle(old.state, requested)
         if resolved.state == old.state:
             return resolved.state
         self._resolved = resolved
-        if resolved.image_size != old.image_size and self._image is not None:
-            from swin_model.preprocess import prepare
-
-            self._prepared = prepare(self._image, resolved.image_size)
+        new_image_pending = self._preparation is not None and self._preparation.new_image
+        if self._image is not None and not new_image_pending:
+            self._prepare(self._image, self._image_name, resolved.state, new_image=False)
         self.stateChanged.emit(resolved, self._prepared)
         block_unrecorded = (resolved.capture_key != old.capture_key and not self._debounce.isActive()
                             and not self._show_captured())
@@ -236,6 +361,11 @@ class Controller(QtCore.QObject):
         self._debounce.stop()
         if not self._is_ready or self._prepared is None:
             return None
+        if self._preparation is not None:  # the pixels for this input are not ready yet
+            self._run_when_prepared = True
+            return None
+        if self._prepared.shape != self._resolved.image_shape:
+            return None  # preparing them failed: nothing to run on
         self._newest_id += 1
         state = self.state
         request = InferenceRequest(request_id=self._newest_id, state=state,

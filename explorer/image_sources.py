@@ -14,15 +14,15 @@ meanwhile wins over an older one still decoding.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import settings as app_settings
+from .background import JobOutcome, NewestJobThread, Relay
 from .labels import ASSETS_DIR
 
 if TYPE_CHECKING:
@@ -63,85 +63,11 @@ class _Load:
     data: bytes | None = None
 
 
-@dataclass(frozen=True)
-class _Decoded:
-    """What the loader made of a :class:`_Load`: the image, or the error message."""
+def _decode_load(load: _Load) -> LoadedImage:
+    """Read (unless already read) and decode the file of ``load``; runs on the loader thread."""
+    from swin_model.preprocess import decode_loaded, read_image
 
-    load: _Load
-    image: LoadedImage | None = None
-    error: str | None = None
-
-
-class _Relay(QtCore.QObject):
-    """Carries decoded images from the loader thread to the GUI thread (a queued signal)."""
-
-    decoded = QtCore.Signal(object)
-
-
-class _ImageLoader:
-    """One daemon thread that reads and decodes images, the newest request first (an older
-    one not yet started is dropped). ``deliver`` is called from the loader thread under the
-    lock that :meth:`close` takes, so nothing is delivered once close() has returned. The
-    thread is a daemon: a file system that never answers cannot keep the process alive."""
-
-    def __init__(self, deliver: Callable[[_Decoded], None]) -> None:
-        self._deliver = deliver
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._next: _Load | None = None
-        self._decoding = False
-        self._closed = False
-        self._thread: threading.Thread | None = None
-
-    @property
-    def busy(self) -> bool:
-        """A file waits or is being decoded (once False, its result has been delivered)."""
-        with self._lock:
-            return self._decoding or self._next is not None
-
-    def submit(self, load: _Load) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._next = load
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="image loader", daemon=True)
-                self._thread.start()
-            self._wake.notify()
-
-    def close(self) -> None:
-        """Stop: the file being decoded is dropped, nothing more is delivered."""
-        with self._lock:
-            self._closed = True
-            self._next = None
-            self._wake.notify()
-
-    def _run(self) -> None:
-        from swin_model.preprocess import ImageLoadError, decode_loaded, read_image
-
-        while True:
-            with self._lock:
-                while not self._closed and self._next is None:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                load, self._next = self._next, None
-                self._decoding = True
-            assert load is not None
-            try:
-                image = (read_image(load.path) if load.data is None
-                         else decode_loaded(load.data, str(load.path)))
-                outcome = _Decoded(load, image=image)
-            except ImageLoadError as error:
-                outcome = _Decoded(load, error=str(error))
-            except BaseException as error:  # MemoryError, a Pillow bug: tell, and go on
-                reason = f"{type(error).__name__}: {error}"
-                outcome = _Decoded(load, error=f"{load.path} could not be read: {reason}")
-            with self._lock:
-                self._decoding = False
-                if self._closed:
-                    return
-                self._deliver(outcome)
+    return read_image(load.path) if load.data is None else decode_loaded(load.data, str(load.path))
 
 
 class ImageSources(QtCore.QObject):
@@ -163,9 +89,9 @@ class ImageSources(QtCore.QObject):
         self._dialog_parent = parent
         self.pending: str | Path | None = pending
         self._ticket = 0
-        self._relay = _Relay(self)
-        self._relay.decoded.connect(self._on_decoded)
-        self._loader = _ImageLoader(self._relay.decoded.emit)
+        self._relay = Relay(self)
+        self._relay.delivered.connect(self._on_decoded)
+        self._loader = NewestJobThread("image loader", self._relay.delivered.emit)
         self.destroyed.connect(self._loader.close)
 
     @property
@@ -210,18 +136,24 @@ class ImageSources(QtCore.QObject):
         except ImageLoadError as error:
             self._fail(str(error), path, remember)
             return False
-        self._loader.submit(_Load(self._ticket, path, remember, data))
+        load = _Load(self._ticket, path, remember, data)
+        self._loader.submit(load, partial(_decode_load, load))
         return True
 
     @QtCore.Slot(object)
-    def _on_decoded(self, outcome: _Decoded) -> None:
-        if outcome.load.ticket != self._ticket:
+    def _on_decoded(self, outcome: JobOutcome) -> None:
+        load: _Load = outcome.tag
+        if load.ticket != self._ticket:
             return  # a newer image was asked for meanwhile
-        load = outcome.load
-        if outcome.image is not None:
-            self._show(outcome.image, load.path, load.remember)
+        if outcome.error is None:
+            self._show(outcome.value, load.path, load.remember)
             return
-        self._fail(outcome.error or "unknown error", load.path, load.remember)
+        from swin_model.preprocess import ImageLoadError
+
+        error = outcome.error
+        message = (str(error) if isinstance(error, ImageLoadError)
+                   else f"{load.path} could not be read: {type(error).__name__}: {error}")
+        self._fail(message, load.path, load.remember)
         if self._controller.prepared is None and Path(load.path) != DEFAULT_IMAGE:
             self.open_image(DEFAULT_IMAGE, remember=False)  # nothing shown yet: the bundled photo
 

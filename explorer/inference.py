@@ -22,6 +22,7 @@ from .state import (
     InferenceRequest,
     InferenceResult,
     RecordMeta,
+    input_shape,
     model_config,
 )
 
@@ -64,7 +65,7 @@ class ModelCache:
     def __init__(self, capacity: int = 2) -> None:
         self.capacity = capacity
         self._models: OrderedDict[Any, SwinTransformer] = OrderedDict()
-        self._measured: dict[tuple[Any, int, bool, int], int] = {}
+        self._measured: dict[tuple[Any, int, bool, tuple[int, int]], int] = {}
         self.builds = 0
 
     @staticmethod
@@ -117,7 +118,7 @@ class ModelCache:
 
     def measured(self, state: ExplorerState, compute: Callable[[], int]) -> int:
         """Measured MACs for this model at this input size, computed once."""
-        key = (self.key(state), state.window_size, state.shifted, state.img_size)
+        key = (self.key(state), state.window_size, state.shifted, input_shape(state))
         if key not in self._measured:
             self._measured[key] = compute()
         return self._measured[key]
@@ -154,7 +155,7 @@ def _describe(error: BaseException) -> str:
 
 def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
                   cancelled: Callable[[], bool] | None = None) -> InferenceResult:
-    """Run the model of ``request.state`` on ``request.pixels`` ((3, S, S) float32) and
+    """Run the model of ``request.state`` on ``request.pixels`` ((3, H, W) float32) and
     record the attention of block ``request.capture`` = (stage, block).
 
     The result holds the top-5 (class index, softmax probability), the captured attention
@@ -197,7 +198,7 @@ def run_inference(request: InferenceRequest, cache: ModelCache | None = None,
             top_classes = tuple((int(i), float(v)) for i, v in zip(indices, values, strict=True))
         measured = None
         phase = "Counting the measured MACs failed"
-        if _cheap_to_measure(model.config, state.img_size):
+        if _cheap_to_measure(model.config, input_shape(state)):
             measured = cache.measured(state, lambda: _measure(model, batch, cancelled))
         return InferenceResult(
             request_id=request.request_id,
@@ -241,7 +242,7 @@ def _blocks_to_capture(request: InferenceRequest, config: SwinConfig) -> tuple[l
     """The blocks a run records, and a note saying which and why."""
     if not request.capture_all:
         return [request.capture], "the selected block only"
-    size = capture_bytes(config, request.state.img_size, request.state.img_size)
+    size = capture_bytes(config, *input_shape(request.state))
     if size > request.capture_budget:
         return [request.capture], (f"the selected block only: every block's attention would take "
                                    f"{size / 2**20:,.0f} MB, over the {request.capture_budget / 2**20:,.0f} "
@@ -266,10 +267,10 @@ def _captured_block(record: AttentionRecord) -> CapturedBlock:
                         padded_size=(int(record.padded_size[0]), int(record.padded_size[1]))))
 
 
-def _cheap_to_measure(config: SwinConfig, img_size: int) -> bool:
+def _cheap_to_measure(config: SwinConfig, shape: tuple[int, int]) -> bool:
     from swin_model.flops import count_macs
 
-    return count_macs(config, img_size, img_size).total <= MEASURE_MACS_LIMIT
+    return count_macs(config, *shape).total <= MEASURE_MACS_LIMIT
 
 
 def _measure(model: SwinTransformer, batch: Any, cancelled: Callable[[], bool] | None) -> int:

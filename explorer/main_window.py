@@ -46,6 +46,17 @@ __all__ = ["DEFAULT_IMAGE", "SAMPLE_IMAGES", "MainWindow"]
 
 SHUTDOWN_WAIT_MS = 5000
 """How long closing waits for the worker to stop (a run stops at its next module)."""
+CONTROLS_MIN_WIDTH = 230
+"""The narrowest the control panel gets (its combo boxes shorten their text to fit)."""
+
+
+def side_panel_limits(window_width: int) -> tuple[int, int]:
+    """The widest (in pixels) the control panel and the right-hand panels (prediction, cost)
+    may be in a window ``window_width`` pixels wide: together at most about half of it, so
+    the figure keeps the larger part (1280 px: 256 and 358; 1920 px: 320 and 538)."""
+    controls = round(min(max(0.20 * window_width, CONTROLS_MIN_WIDTH + 20), 320))
+    side = round(min(max(0.28 * window_width, 300), 540))
+    return controls, side
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -64,9 +75,12 @@ class MainWindow(QtWidgets.QMainWindow):
     messageShown = QtCore.Signal(str)
     """An error or warning was shown to the user."""
     exportFinished = QtCore.Signal(list)
-    """The paths an :meth:`export_all` wrote."""
+    """The paths an :meth:`export_all` or :meth:`save_figure` (or an export from the File
+    menu) wrote."""
+    figureCopied = QtCore.Signal(str)
+    """The figure a :meth:`copy_figure` put on the clipboard."""
     exportFailed = QtCore.Signal(str)
-    """Why an :meth:`export_all` wrote nothing (a failure, or a cancel)."""
+    """Why an export or a copy wrote nothing (a failure, or a cancel)."""
 
     def __init__(self, image_path: str | Path | None = None, *,
                  settings: QtCore.QSettings | str | Path | None = None,
@@ -90,17 +104,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closing = False
 
         self.controls = ControlPanel()
+        self._narrow_controls()
         self.model_sources = ModelSources(self.controller, self.controls, self)
         self.controls_dock = make_dock(self, "Controls", "controlsDock", self._scrolling(self.controls),
                                        QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.hub = FigureHub(self)
         self.presentation = Presentation(self)
-        self.resizeDocks([self.controls_dock, self.output_dock], [270, 540], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([self.output_dock, self.cost_dock], [230, 670], QtCore.Qt.Orientation.Vertical)
         self._build_status_bar()
         self.window_actions: WindowActions = build_actions(self)
         self.controls.setEnabled(False)
         self.resize(1440, 900)
+        self._fit_side_panels(self.width())
+        controls_width, side_width = side_panel_limits(self.width())
+        self.resizeDocks([self.controls_dock, self.output_dock], [controls_width, side_width],
+                         QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.output_dock, self.cost_dock], [260, 640], QtCore.Qt.Orientation.Vertical)
         self._restore_layout()
 
         self.controls.changed.connect(self.controller.update_from_controls)
@@ -114,6 +132,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller.modelReady.connect(self._on_model_ready)
         self.controller.startupFailed.connect(self._on_startup_failed)
         self.controller.imageChanged.connect(self._on_image_changed)
+        self.controller.imageFailed.connect(self.show_error)
         self.model_sources.status.connect(self.statusBar().showMessage)
         self.model_sources.failed.connect(self.show_error)
         self.model_sources.finished.connect(self._show_busy)
@@ -186,8 +205,42 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(widget)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(widget.sizeHint().width() + 24)
+        scroll.setMinimumWidth(widget.minimumWidth() + scroll.verticalScrollBar().sizeHint().width())
         return scroll
+
+    def _narrow_controls(self) -> None:
+        """Let the control panel be narrow: its combo boxes show as much of their text as
+        fits (the full text is in the list and the tooltip) instead of widening the panel."""
+        self.controls.setMinimumWidth(CONTROLS_MIN_WIDTH)
+        for combo in self.controls.findChildren(QtWidgets.QComboBox):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+
+    def _fit_side_panels(self, width: int) -> None:
+        """Cap the side panels' widths for a window ``width`` pixels wide (see
+        :func:`side_panel_limits`)."""
+        controls_width, side_width = side_panel_limits(width)
+        self.controls_dock.setMaximumWidth(controls_width)
+        for dock in (self.output_dock, *self.hub.side_docks.values()):
+            dock.setMaximumWidth(side_width)
+
+    def _share_right_panels(self) -> None:
+        """Make the side panels as wide as :func:`side_panel_limits` allows, and give the
+        prediction panel the height of its badge, its five rows and a little of the run
+        details, and the cost figure the rest."""
+        output = self.hub.output_view
+        if output is None:
+            return
+        self.resizeDocks([self.controls_dock, self.output_dock], list(side_panel_limits(self.width())),
+                         QtCore.Qt.Orientation.Horizontal)
+        wanted = output.minimumSizeHint().height() + 2 * output.fontMetrics().lineSpacing()
+        total = self.output_dock.height() + self.cost_dock.height()
+        self.resizeDocks([self.output_dock, self.cost_dock], [wanted, max(total - wanted, wanted)],
+                         QtCore.Qt.Orientation.Vertical)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        self._fit_side_panels(event.size().width())
+        super().resizeEvent(event)
 
     def _build_status_bar(self) -> None:
         self._progress = QtWidgets.QProgressBar()
@@ -201,8 +254,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._status_info.setObjectName("statusInfo")
         self.statusBar().addPermanentWidget(self._status_info)
         self.statusBar().addPermanentWidget(self._progress)
-        self._export_progress = ExportProgress(self.statusBar())
-        self.statusBar().addPermanentWidget(self._export_progress)
+        self.export_progress = ExportProgress(self.statusBar())
+        self.statusBar().addPermanentWidget(self.export_progress)
+        # as tall as with the export's progress bar and Cancel button: showing them moves nothing
+        self.statusBar().setMinimumHeight(self.export_progress.sizeHint().height() + 4)
 
     # --- settings -----------------------------------------------------------------------
 
@@ -230,6 +285,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._closing:
             return
         self.hub.create_views()
+        if not self.settings.contains("window/state"):  # a layout of the user's own stays as it was
+            self._share_right_panels()
         self._install_export_actions()
         self.model_sources.list_downloaded_weights()
         self.controls.setEnabled(True)
@@ -257,11 +314,15 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             from .export_menu import install_export_actions
 
-            self.export_actions = install_export_actions(self, self.window_actions.file_menu,
-                                                         before=self.window_actions.quit)
+            self.export_actions = install_export_actions(
+                self, self.window_actions.file_menu, before=self.window_actions.quit, settings=self.settings)
         except Exception as error:  # exporting is optional; the explorer works without it
             self.export_actions = None
             self.show_error(f"The export actions are unavailable: {error}")
+            return
+        self.export_actions.finished.connect(self.exportFinished)
+        self.export_actions.copied.connect(self.figureCopied)
+        self.export_actions.failed.connect(self.exportFailed)
 
     # --- exporting in the background ------------------------------------------------------
 
@@ -270,45 +331,28 @@ class MainWindow(QtWidgets.QMainWindow):
         options of the File menu; returns at once (False when nothing was started). Ends with
         ``exportFinished(paths)`` or ``exportFailed(message)``. Files already in ``folder`` that
         the export would replace are only replaced after asking (or when ``overwrite``)."""
-        from .export import figure_file_names
-        from .figures import FIGURE_NAMES
-
-        image, actions = self.controller.image, self.export_actions
-        if image is None or actions is None or (self.export_job is not None and self.export_job.running):
-            self.exportFailed.emit("Nothing to export yet, or an export is already running.")
+        if self.export_actions is None:
+            self.exportFailed.emit("Nothing to export yet: the figures are still loading.")
             return False
-        folder = Path(folder)
-        existing = [name for name in figure_file_names(FIGURE_NAMES, actions.formats)
-                    if (folder / name).exists()]
-        if existing and overwrite is None:
-            answer = QtWidgets.QMessageBox.question(
-                self, "Replace files?", f"{len(existing)} files in {folder} would be replaced "
-                f"({', '.join(existing[:3])}…). Replace them?")
-            overwrite = answer == QtWidgets.QMessageBox.StandardButton.Yes
-        if existing and not overwrite:
-            self.exportFailed.emit("The export was not started: the files exist and were kept.")
+        return self.export_actions.export_all(folder, overwrite)
+
+    def save_figure(self, path: str | Path, figure: str | None = None, overwrite: bool | None = None) -> bool:
+        """Start writing the current figure (or the one named ``figure``) to ``path`` in the
+        background, in the format of its extension (png, svg, pdf); returns at once. Ends like
+        :meth:`export_all`, with ``exportFinished([path])``."""
+        if self.export_actions is None:
+            self.exportFailed.emit("Nothing to export yet: the figures are still loading.")
             return False
-        self.export_job = ExportJob(self.state, image, folder, actions.formats, actions.scale,
-                                    actions.caption, actions.theme, self)
-        self.export_job.progressed.connect(self._export_progress.show_progress)
-        self.export_job.finished.connect(self._on_export_finished)
-        self.export_job.failed.connect(self._on_export_failed)
-        self._export_progress.start(self.export_job)
-        self.export_job.start()
-        return True
+        return self.export_actions.export_current(path, overwrite, figure)
 
-    @QtCore.Slot(list)
-    def _on_export_finished(self, paths: list[Path]) -> None:
-        self._export_progress.stop()
-        self.statusBar().showMessage(f"Exported {len(paths)} files to {self.export_job.folder}"
-                                     if self.export_job else "Exported", 8000)
-        self.exportFinished.emit(paths)
-
-    @QtCore.Slot(str)
-    def _on_export_failed(self, message: str) -> None:
-        self._export_progress.stop()
-        self.show_error(message)
-        self.exportFailed.emit(message)
+    def copy_figure(self, figure: str | None = None) -> bool:
+        """Start putting the current figure (or ``figure``) on the clipboard, as PNG and SVG,
+        rendered in the background; returns at once. Ends with ``figureCopied(name)`` or
+        ``exportFailed(message)``."""
+        if self.export_actions is None:
+            self.exportFailed.emit("Nothing to copy yet: the figures are still loading.")
+            return False
+        return self.export_actions.copy_current(figure)
 
     # --- images -------------------------------------------------------------------------
 
@@ -428,4 +472,6 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self._closing:
             self.close()
         self.controller.shutdown(timeout_ms=SHUTDOWN_WAIT_MS)
+        if self.export_actions is not None:
+            self.export_actions.release_clipboard()
         self.hub.dispose()

@@ -1,12 +1,17 @@
-"""How the explorer writes counts (MACs, FLOPs, parameters): one formatter, pure Python.
+"""How the explorer writes counts (MACs, FLOPs, parameters) and keeps intervals such as
+"[−7, −3)" on one line: pure Python.
 
-Used by the figure views, the prediction panel and the command line, so that the same
-count reads the same everywhere.
+Used by the figure views, the prediction panel, export and the command line, so that the
+same count reads the same everywhere.
 """
 
 from __future__ import annotations
 
-__all__ = ["SI_UNITS", "si"]
+import re
+
+__all__ = ["NO_BREAK_SPACE", "SI_UNITS", "keep_intervals_together", "si"]
+
+NO_BREAK_SPACE = "\u00a0"
 
 SI_UNITS: dict[str, int] = {"G": 10**9, "M": 10**6, "K": 10**3}
 """The units :func:`si` writes, largest first (the paper's style: G, M, K)."""
@@ -40,3 +45,17 @@ def si(value: float, digits: int = 2, *, unit: str | None = None, space: bool = 
         if abs(value) >= size:
             return f"{value / size:.{digits}f}{separator}{name}"
     return str(value)
+
+
+_INTERVAL = re.compile(r"([\[(][^\[\]()<>,\s]{1,24}),\s+([^\[\]()<>,\s]{1,24}[\])])")
+"""An interval or a pair: "[−7, −3)", "[0, end)", "(25, 26)"; its comma and the space after it."""
+
+
+def keep_intervals_together(text: str) -> str:
+    """``text`` with the space after the comma of each interval or pair made a no-break
+    space, so that wrapping never splits one across two lines (plain text or HTML).
+
+    >>> keep_intervals_together("slices [0, −7), [−7, −3)") == "slices [0,\u00a0−7), [−7,\u00a0−3)"
+    True
+    """
+    return _INTERVAL.sub(rf"\1,{NO_BREAK_SPACE}\2", text)

@@ -18,7 +18,7 @@ from typing import Any
 from swin_model.config import SwinConfig
 from swin_model.windows import StageGeometry, stage_geometry
 
-from .state import ExplorerState, model_config, window_index
+from .state import ExplorerState, input_shape, model_config, window_index
 
 __all__ = [
     "CAPTURE_FIELDS",
@@ -30,8 +30,8 @@ __all__ = [
     "settle",
 ]
 
-MODEL_FIELDS: tuple[str, ...] = ("model_name", "img_size", "window_size", "shifted", "checkpoint_path",
-                                 "checkpoint_config")
+MODEL_FIELDS: tuple[str, ...] = ("model_name", "img_size", "img_shape", "window_size", "shifted",
+                                 "checkpoint_path", "checkpoint_config")
 """State fields that choose the model and its input: changing one needs a new model run."""
 CAPTURE_FIELDS: tuple[str, ...] = ("stage", "block")
 """State fields that choose the block whose attention is shown. A run records every block
@@ -65,7 +65,26 @@ class ResolvedState:
 
     @property
     def image_size(self) -> int:
+        """The input's longer side (its side, for the usual square input)."""
         return self.state.img_size
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """The model input's (height, width) in pixels."""
+        return input_shape(self.state)
+
+    @property
+    def image_height(self) -> int:
+        return self.image_shape[0]
+
+    @property
+    def image_width(self) -> int:
+        return self.image_shape[1]
+
+    def input_text(self) -> str:
+        """The input size for captions: "224×224", or "168×224 (H×W)" when not square."""
+        height, width = self.image_shape
+        return f"{height}×{width}" + (" (H×W)" if height != width else "")
 
     @property
     def stage(self) -> int:
@@ -145,7 +164,7 @@ class ResolvedState:
         geometry = self.geometry
         parts = [
             model_label(self.state),
-            f"input {self.image_size}×{self.image_size}",
+            f"input {self.input_text()}",
             f"stage {self.stage + 1}/{len(self.geometries)}",
         ]
         if block:
@@ -163,7 +182,7 @@ def resolve(state: ExplorerState) -> ResolvedState:
 
     States are immutable, so asking again for the same state returns the same object."""
     config = model_config(state)
-    geometries = tuple(stage_geometry(config, state.img_size, state.img_size))
+    geometries = tuple(stage_geometry(config, *input_shape(state)))
     stage = _clamp(state.stage, 0, len(geometries) - 1)
     geometry = geometries[stage]
     row, col = state.query
@@ -187,8 +206,10 @@ def settle(old: ExplorerState, new: ExplorerState) -> ResolvedState:
     old_stage = resolve(old).stage
     stage = _clamp(new.stage, 0, len(resolve(new).geometries) - 1)
     query = new.query
-    if new.query == old.query and (stage != old_stage or new.img_size != old.img_size):
-        factor = 2.0 ** (old_stage - stage) * new.img_size / old.img_size
-        query = (int(query[0] * factor), int(query[1] * factor))
-    same_grid = (stage, new.img_size, new.window_size) == (old_stage, old.img_size, old.window_size)
+    old_shape, new_shape = input_shape(old), input_shape(new)
+    if new.query == old.query and (stage != old_stage or new_shape != old_shape):
+        merges = 2.0 ** (old_stage - stage)
+        query = (int(query[0] * merges * new_shape[0] / old_shape[0]),
+                 int(query[1] * merges * new_shape[1] / old_shape[1]))
+    same_grid = (stage, new_shape, new.window_size) == (old_stage, old_shape, old.window_size)
     return resolve(new.replace(stage=stage, query=query, window=new.window if same_grid else -1))

@@ -28,8 +28,8 @@ __all__ = [
 ORGANISATION = "SwinExplorer"
 APPLICATION = "SwinExplorer"
 MAX_RECENT_FILES = 8
-CONTROL_NAMES = ("modelCombo", "imageSizeSpin", "windowSizeSpin", "shiftCheck", "stageSpin",
-                 "blockSpin", "headSpin", "numberingCombo")
+CONTROL_NAMES = ("modelCombo", "imageSizeSpin", "keepAspectCheck", "windowSizeSpin", "shiftCheck",
+                 "stageSpin", "blockSpin", "headSpin", "numberingCombo")
 """The controls whose values persist, in the order they are restored (ranges of the later
 ones follow the earlier ones)."""
 

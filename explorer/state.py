@@ -31,6 +31,8 @@ __all__ = [
     "InferenceResult",
     "Numbering",
     "RecordMeta",
+    "aspect_shape",
+    "input_shape",
     "model_config",
     "window_index",
 ]
@@ -57,7 +59,11 @@ class ExplorerState:
     ``checkpoint_config`` is the layout read from the checkpoint at ``checkpoint_path`` (at
     its trained window), None for a preset. ``numbering`` names the regions' numbering the
     figures show: "official" (the official img_mask, on the rolled grid), "lecture" (the
-    lecture's, on the original grid) or "both" (each on its own grid)."""
+    lecture's, on the original grid) or "both" (each on its own grid).
+    ``img_shape`` is the model input's (height, width) when it is not ``img_size`` square:
+    with ``keep_aspect`` the controller sets it from the photo's aspect ratio (the longer
+    side ``img_size``, see :func:`aspect_shape`); the command line's ``--img-size W×H`` sets
+    it directly. ``img_size`` is then the longer side."""
 
     model_name: str = "swin-t"
     img_size: int = 224
@@ -71,6 +77,8 @@ class ExplorerState:
     checkpoint_path: str | None = None
     checkpoint_config: SwinConfig | None = None
     numbering: Numbering = DEFAULT_NUMBERING
+    keep_aspect: bool = False
+    img_shape: tuple[int, int] | None = None
 
     def replace(self, **changes: Any) -> ExplorerState:
         return dataclasses.replace(self, **changes)
@@ -79,12 +87,31 @@ class ExplorerState:
 PAPER_SETTINGS: dict[str, Any] = {
     "model_name": "swin-t", "img_size": 224, "window_size": 7, "shifted": True, "stage": 0, "block": 1,
     "head": 0, "window": -1, "checkpoint_path": None, "checkpoint_config": None,
+    "keep_aspect": False, "img_shape": None,
 }
 """The paper's main setting: Swin-T at 224×224 with M = 7, shifted windows, the first
 shifted block."""
 PAPER_TOY_SETTINGS: dict[str, Any] = {**PAPER_SETTINGS, "img_size": 32, "window_size": 4}
 """The toy grid of the paper's figures: 8×8 tokens in stage 1, 2×2 windows of M = 4,
 shifted by 2."""
+
+
+def aspect_shape(source_size: tuple[int, int], longer_side: int) -> tuple[int, int]:
+    """The (height, width) of a model input that keeps the aspect ratio of a
+    ``source_size`` = (width, height) image: the longer side ``longer_side``, the other
+    scaled to match (rounded, at least 1 px). The model pads it to the patch and the window
+    where it does not divide, as it pads any size."""
+    width, height = source_size
+    if width < 1 or height < 1:
+        raise ValueError(f"an image size must be positive, got {width}×{height}")
+    if width >= height:
+        return max(1, round(longer_side * height / width)), longer_side
+    return longer_side, max(1, round(longer_side * width / height))
+
+
+def input_shape(state: ExplorerState) -> tuple[int, int]:
+    """The model input's (height, width) in pixels for ``state``."""
+    return state.img_shape if state.img_shape is not None else (state.img_size, state.img_size)
 
 
 def window_index(window: int, num_windows: int) -> int:
@@ -114,7 +141,8 @@ CAPTURE_BUDGET_BYTES = 1 << 30
 
 @dataclass(frozen=True)
 class InferenceRequest:
-    """One model run: ``pixels`` is the normalised input, float32 (3, img_size, img_size).
+    """One model run: ``pixels`` is the normalised input, float32 (3, H, W) with (H, W)
+    :func:`input_shape` of ``state``.
     ``capture`` is the (stage, block) whose attention is recorded; with ``capture_all``
     every block's is, when the estimate stays within ``capture_budget`` bytes."""
 

@@ -34,6 +34,7 @@ __all__ = [
     "CostReport",
     "MeasuredCost",
     "StageCost",
+    "attention_omegas",
     "count_macs",
     "count_params",
     "measured_macs",
@@ -213,8 +214,6 @@ def _block_cost(config: SwinConfig, geometry: StageGeometry, block: int) -> Bloc
 def _stage_cost(config: SwinConfig, geometry: StageGeometry,
                 next_geometry: StageGeometry | None) -> StageCost:
     channels = geometry.channels
-    tokens = geometry.height * geometry.width
-    padded_tokens = geometry.padded_height * geometry.padded_width
     if next_geometry is None:
         merging_norm = merging_reduction = 0
     else:
@@ -236,10 +235,30 @@ def _stage_cost(config: SwinConfig, geometry: StageGeometry,
         blocks=tuple(_block_cost(config, geometry, block) for block in range(geometry.depth)),
         merging_norm=merging_norm,
         merging_reduction=merging_reduction,
-        msa_omega=4 * tokens * channels**2 + 2 * tokens**2 * channels,
-        wmsa_omega=4 * padded_tokens * channels**2
-        + 2 * geometry.window_size**2 * padded_tokens * channels,
+        msa_omega=_msa_omega(geometry),
+        wmsa_omega=_wmsa_omega(geometry),
     )
+
+
+def _msa_omega(geometry: StageGeometry) -> int:
+    """The lecture's Ω(MSA) = 4hwC² + 2(hw)²C of one layer on the stage's h × w grid."""
+    tokens, channels = geometry.height * geometry.width, geometry.channels
+    return 4 * tokens * channels**2 + 2 * tokens**2 * channels
+
+
+def _wmsa_omega(geometry: StageGeometry) -> int:
+    """The lecture's Ω(W-MSA) = 4hwC² + 2M²hwC of one layer, h × w padded to the window."""
+    padded_tokens, channels = geometry.padded_height * geometry.padded_width, geometry.channels
+    return 4 * padded_tokens * channels**2 + 2 * geometry.window_size**2 * padded_tokens * channels
+
+
+def attention_omegas(config: SwinConfig, img_height: int, img_width: int) -> tuple[int, int]:
+    """(Σ depth·Ω(MSA), Σ depth·Ω(W-MSA)) over the stages of an ``img_height x img_width``
+    input: the attention cost of the whole model with global against windowed attention,
+    as :func:`count_macs` reports it per stage, without counting anything else."""
+    geometries = stage_geometry(config, img_height, img_width)
+    return (sum(g.depth * _msa_omega(g) for g in geometries),
+            sum(g.depth * _wmsa_omega(g) for g in geometries))
 
 
 def count_macs(config: SwinConfig, img_height: int | None = None,

@@ -1,9 +1,9 @@
 """Image loading and preprocessing: what the model sees, stated plainly.
 
-An image is resized to a square ``size x size`` with bicubic resampling (the aspect ratio
-is not kept), then normalised with the ImageNet mean and standard deviation. Padding to a
-multiple of the patch and of the window happens later, inside the model, and is described
-by :mod:`swin_model.windows`.
+An image is resized to the model input, a square ``size x size`` or any ``height x width``,
+with bicubic resampling (a square input does not keep the aspect ratio), then normalised
+with the ImageNet mean and standard deviation. Padding to a multiple of the patch and of
+the window happens later, inside the model, and is described by :mod:`swin_model.windows`.
 
 Reading is bounded: only regular files are opened (a FIFO or a device named ``.png`` would
 never end), at most :data:`MAX_FILE_BYTES` are read, and an image much larger than
@@ -252,8 +252,8 @@ def decode_image(data: bytes, name: str = "the pasted image") -> Image.Image:
 class PreparedImage:
     """The model input and what is drawn under the overlays.
 
-    ``display`` is uint8 (size, size, 3), the resized RGB image; ``pixels`` is float32
-    (3, size, size), ``(display / 255 - mean) / std`` per channel; ``source_size`` is the
+    ``display`` is uint8 (H, W, 3), the resized RGB image; ``pixels`` is float32
+    (3, H, W), ``(display / 255 - mean) / std`` per channel; ``source_size`` is the
     original (width, height) in pixels.
     """
 
@@ -264,18 +264,31 @@ class PreparedImage:
     source_size: tuple[int, int] = (0, 0)
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """The model input's (height, width), in pixels."""
+        return int(self.display.shape[0]), int(self.display.shape[1])
+
+    @property
     def size(self) -> int:
-        """The side of the square model input, in pixels."""
-        return int(self.display.shape[0])
+        """The longer side of the model input (its side, when square), in pixels."""
+        return max(self.shape)
 
 
-def prepare(image: Image.Image, size: int) -> PreparedImage:
-    """Resize ``image`` to ``size x size`` (bicubic) and normalise it with the ImageNet
-    mean and std. Returns display (size, size, 3) uint8 and pixels (3, size, size) float32."""
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size must be a positive integer, got {size!r}")
+def _input_shape(size: int | tuple[int, int]) -> tuple[int, int]:
+    sides = (size, size) if not isinstance(size, tuple) else size
+    if len(sides) != 2 or any(not isinstance(side, int) or isinstance(side, bool) or side < 1
+                              for side in sides):
+        raise ValueError(f"size must be a positive integer or a (height, width) pair of them, got {size!r}")
+    return sides
+
+
+def prepare(image: Image.Image, size: int | tuple[int, int]) -> PreparedImage:
+    """Resize ``image`` to ``size x size``, or to ``size = (height, width)`` (bicubic), and
+    normalise it with the ImageNet mean and std. Returns display (H, W, 3) uint8 and pixels
+    (3, H, W) float32."""
+    height, width = _input_shape(size)
     rgb = to_rgb(image)
-    resized = rgb.resize((size, size), Image.Resampling.BICUBIC)
+    resized = rgb.resize((width, height), Image.Resampling.BICUBIC)
     display = np.asarray(resized, dtype=np.uint8).copy()
     display.setflags(write=False)
     mean = np.asarray(IMAGENET_MEAN, dtype=np.float32)[:, None, None]

@@ -230,22 +230,34 @@ class Photo:
 
 def test_padded_canvas_puts_the_photo_top_left() -> None:
     photo = Photo(np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3))
-    canvas = padded_canvas(photo, 4, 6, 5, (9, 9, 9))
+    canvas = padded_canvas(photo, (4, 4), 6, 5, (9, 9, 9))
     assert canvas.shape == (6, 5, 3) and canvas.dtype == np.uint8
     np.testing.assert_array_equal(canvas[:4, :4], photo.display)
     assert (canvas[4:] == 9).all() and (canvas[:, 4:] == 9).all()
-    resized = padded_canvas(Photo(np.zeros((8, 8, 3), dtype=np.uint8)), 4, 4, 4, (1, 1, 1))
+    resized = padded_canvas(Photo(np.zeros((8, 8, 3), dtype=np.uint8)), (4, 4), 4, 4, (1, 1, 1))
     assert (resized == 0).all()
-    assert (padded_canvas(None, 4, 5, 5, (7, 8, 9)) == [7, 8, 9]).all()
+    assert (padded_canvas(None, (4, 4), 5, 5, (7, 8, 9)) == [7, 8, 9]).all()
 
 
-@pytest.mark.parametrize(("size", "height", "width"), [(224, 224, 224), (230, 256, 256), (10, 16, 12)])
+def test_padded_canvas_keeps_a_landscape_photo_and_pads_below_it() -> None:
+    photo = Photo(np.arange(3 * 5 * 3, dtype=np.uint8).reshape(3, 5, 3))
+    canvas = padded_canvas(photo, (3, 5), 8, 8, (9, 9, 9))
+    np.testing.assert_array_equal(canvas[:3, :5], photo.display)
+    assert (canvas[3:] == 9).all() and (canvas[:, 5:] == 9).all()
+    stretched = padded_canvas(photo, (6, 10), 8, 12, (9, 9, 9))  # prepared for another size
+    np.testing.assert_array_equal(stretched[:6:2, :10:2], photo.display)
+
+
+@pytest.mark.parametrize(("shape", "height", "width"), [((224, 224), 224, 224), ((230, 230), 256, 256),
+                                                         ((10, 10), 16, 12), ((168, 224), 168 + 8, 224),
+                                                         ((30, 13), 32, 16)])
 @pytest.mark.parametrize("roll", [0, 3, 8])
-def test_padding_rects_cover_exactly_the_rolled_padding(size: int, height: int, width: int, roll: int):
+def test_padding_rects_cover_exactly_the_rolled_padding(shape: tuple[int, int], height: int, width: int,
+                                                        roll: int):
     padding = np.ones((height, width), dtype=np.int64)
-    padding[:size, :size] = 0
+    padding[: shape[0], : shape[1]] = 0
     expected = cyclic_shift(padding, roll, dims=(0, 1))
     drawn = np.zeros((height, width), dtype=np.int64)
-    for x, y, w, h in np.asarray(padding_rects(size, height, width, roll)).astype(int):
+    for x, y, w, h in np.asarray(padding_rects(shape, height, width, roll)).astype(int):
         drawn[y : y + h, x : x + w] += 1
     np.testing.assert_array_equal(drawn, expected)

@@ -29,6 +29,7 @@ from swin_model.preprocess import load_image, prepare
 REPO = Path(__file__).resolve().parent.parent
 PHOTO = REPO / "assets" / "coffee.jpg"
 SIZE = 112
+EXPORT_TIMEOUT_MS = 400_000
 """A 28x28 token grid: 4x4 windows of 7x7 in stage 1, shift 3."""
 LAST_WINDOW = 15
 """The bottom-right window of stage 1: after the roll it holds four regions."""
@@ -494,9 +495,9 @@ def test_file_menu_has_the_export_actions(main_window) -> None:
 
 
 def _png_pixels(path: Path) -> np.ndarray:
-    """The decoded RGB pixels of a PNG (or of one still image)."""
+    """The decoded RGBA pixels of a PNG (or of one still image)."""
     with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+        return np.asarray(image.convert("RGBA"))
 
 
 def _gif_frames(path: Path) -> list[tuple[np.ndarray, int | None]]:
@@ -573,18 +574,24 @@ def _canonical_pdf(pdf: bytes) -> bytes:
     return inline(data[data.rindex(b"trailer"):data.rindex(b"startxref")], frozenset())
 
 
-def test_gui_export_matches_the_cli(main_window, tmp_path: Path, monkeypatch) -> None:
+def test_gui_export_matches_the_cli(qtbot, main_window, tmp_path: Path) -> None:
+    """Export all from the window (in the background, with every export option set) writes
+    the same files as the command line with the same settings and options; Save and Copy
+    of the current figure run in the background too."""
+    from explorer.export.options import ExportOptions
+
     actions = main_window.export_actions
     state = main_window.state
     assert state.img_size == SIZE
-    # an error is shown in a message box: recorded here (a modal box would hang the test)
-    shown: list[str] = []
-    monkeypatch.setattr(QtWidgets.QMessageBox, "warning", lambda _parent, _title, text: shown.append(text))
+    options = ExportOptions(caption_text="Lecture 7 · the slices [−7, −3)", title="Shifted windows",
+                            background="transparent", theme="slide")
+    actions.set_options(options)
+    assert actions.transparent_action.isChecked() and actions.slide_action.isChecked()
     gui_dir, cli_dir = tmp_path / "gui", tmp_path / "cli"
-    written = actions.export_all(gui_dir)
+    with qtbot.waitSignal(main_window.exportFinished, timeout=EXPORT_TIMEOUT_MS) as finished:
+        assert main_window.export_all(gui_dir)
     assert actions.last_error is None, actions.last_error
-    assert shown == []
-    assert written and all(path.exists() for path in written)
+    assert finished.args[0] and all(path.exists() for path in finished.args[0])
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     command = [sys.executable, "main.py", "export", str(PHOTO), "--out", str(cli_dir),
@@ -593,8 +600,9 @@ def test_gui_export_matches_the_cli(main_window, tmp_path: Path, monkeypatch) ->
                "--block", str(state.block + 1), "--head", str(state.head + 1),
                "--window", str(state.window),
                "--query", f"{state.query[0]},{state.query[1]}",
-               "--format", ",".join(actions.formats), "--scale", str(actions.scale),
-               "--theme", actions.theme, "--caption" if actions.caption else "--no-caption"]
+               "--format", ",".join(actions.formats), "--scale", str(options.scale),
+               "--theme", options.theme, "--caption", options.caption_text, "--title", options.title,
+               "--background", options.background]
     if not state.shifted:
         command.append("--no-shift")
     run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -606,29 +614,30 @@ def test_gui_export_matches_the_cli(main_window, tmp_path: Path, monkeypatch) ->
     differences = {name: difference for name in sorted(os.listdir(gui_dir))
                    if (difference := _content_difference(gui_dir / name, cli_dir / name))}
     assert differences == {}
+    with Image.open(gui_dir / "mask.png") as image:
+        assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0  # transparent
 
-    # the current view, through the dialog-free entry point, in every format
-    for fmt in export.FORMATS:
-        path = actions.export_current(tmp_path / f"current.{fmt}")
-        assert path is not None and path.stat().st_size > 0
-    # the options: scale, caption, slide theme
-    actions.scale_actions[2].trigger()
-    actions.caption_action.setChecked(False)
-    actions.slide_action.setChecked(True)
-    with Image.open(actions.export_current(tmp_path / "options.png")) as image:
+    # Save and Copy of the current figure, at PNG scale 2
+    actions.set_scale(2)
+    figure = main_window.current_view().figure_name
+    with qtbot.waitSignal(main_window.exportFinished, timeout=EXPORT_TIMEOUT_MS) as saved:
+        assert main_window.save_figure(tmp_path / "current.png")
+    assert saved.args[0] == [tmp_path / "current.png"]
+    with Image.open(tmp_path / "current.png") as image:
         assert image.width == 2 * export.DEFAULT_WIDTH
-        assert image.convert("RGB").getpixel((2, 2)) == (255, 255, 255)
-    assert actions.last_error is None
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no scratch left
     assert main_window.current_view().theme.name == "screen"  # the window keeps its look
-    actions.scale_actions[1].trigger()
-    actions.slide_action.setChecked(False)
-    # the menu action copies the current view
-    QtGui.QGuiApplication.clipboard().clear()
-    actions.copy_action.trigger()
-    assert QtGui.QGuiApplication.clipboard().image().width() == export.DEFAULT_WIDTH
+    clipboard = QtGui.QGuiApplication.clipboard()
+    clipboard.clear()
+    with qtbot.waitSignal(main_window.figureCopied, timeout=EXPORT_TIMEOUT_MS) as copied:
+        assert main_window.copy_figure()
+    assert copied.args[0] == figure
+    assert clipboard.image().width() == 2 * export.DEFAULT_WIDTH
+    assert clipboard.mimeData().hasFormat("image/svg+xml") and clipboard.mimeData().hasFormat("image/png")
+    clipboard.clear()
     # an error is shown, not raised
-    assert shown == []
     (tmp_path / "file.txt").write_text("x")
-    assert actions.export_all(tmp_path / "file.txt" / "sub") is None
-    assert shown and str(tmp_path / "file.txt") in shown[0]
-    assert actions.last_error == shown[0]
+    with qtbot.waitSignal(main_window.exportFailed, timeout=10_000) as failed:
+        assert not main_window.save_figure(tmp_path / "file.txt" / "sub.png")
+    assert str(tmp_path / "file.txt") in failed.args[0]
+    assert actions.last_error == failed.args[0] == main_window.last_error

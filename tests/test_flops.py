@@ -7,10 +7,12 @@ from contextlib import contextmanager
 
 import pytest
 import torch
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
 
 from swin_model.capture import capture_attention
 from swin_model.config import SwinConfig, preset
-from swin_model.flops import REPORT_PARTS, count_macs, measured_macs, stage_params
+from swin_model.flops import REPORT_PARTS, attention_omegas, count_macs, measured_macs, stage_params
 from swin_model.model import SwinTransformer
 from swin_model.windows import stage_geometry
 
@@ -357,3 +359,16 @@ def test_measured_forward_leaves_no_capture_behind() -> None:
 def test_measured_rejects_a_badly_shaped_input() -> None:
     with pytest.raises(ValueError, match="pixels must be"):
         measured_macs(SwinTransformer(SMALL), torch.randn(64, 64))
+
+
+@seed(9)
+@settings(max_examples=60, deadline=None)
+@given(height=st.integers(1, 1600), width=st.integers(1, 1600), window=st.integers(2, 16),
+       name=st.sampled_from(["swin-t", "swin-b"]))
+def test_attention_omegas_are_the_reports_stage_sums(height: int, width: int, window: int, name: str) -> None:
+    config = preset(name, window_size=window)
+    report = count_macs(config, height, width)
+    assert attention_omegas(config, height, width) == (
+        sum(stage.depth * stage.msa_omega for stage in report.stages),
+        sum(stage.depth * stage.wmsa_omega for stage in report.stages),
+    )

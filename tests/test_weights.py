@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 from torch.nn import functional
-from weights_server import catalogue_entry, refused_url, serve, write_catalogue
+from weights_server import allow_only_loopback, catalogue_entry, refused_url, serve, write_catalogue
 
 from swin_model import CheckpointError, SwinConfig, SwinTransformer, load_checkpoint, preset, save_official
 from swin_model.bias_resize import resize_bias_table, table_window
@@ -57,17 +57,7 @@ FAST = {"retry_wait": 0.0, "progress_interval": 0.0, "timeout": 20.0}
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy, and no name lookup but 127.0.0.1 / localhost: nothing leaves the machine."""
-    for variable in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(variable, raising=False)
-    real_getaddrinfo = socket.getaddrinfo
-
-    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost"):
-            raise OSError(f"test guard: no network lookups but loopback ({host!r})")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    allow_only_loopback(monkeypatch)
 
 
 @pytest.fixture

@@ -111,11 +111,11 @@ def test_export_and_flops_take_weights_by_name(env: dict[str, str], checkpoint: 
         assert run(env, "weights", "download", NAME, "--url", server.url("/w.pth")).returncode == 0
     # the trained window is 4; the export runs the weights at M = 6 (bias tables resized)
     exported = run(env, "export", str(REPO / "assets" / "test_pattern.png"), "--weights", NAME,
-                   "--img-size", "64", "--window-size", "6", "--figures", "mask", "--format", "png",
+                   "--img-size", "64", "--window-size", "6", "--figures", "attention", "--format", "png",
                    "--out", str(tmp_path / "out"))
     assert exported.returncode == 0, exported.stderr
     assert f"running checkpoint {tmp_path / 'cache' / 'weights' / (NAME + '.pth')}" in exported.stderr
-    assert (tmp_path / "out" / "mask.png").stat().st_size > 0
+    assert (tmp_path / "out" / "attention.png").stat().st_size > 0
     both = run(env, "export", str(REPO / "assets" / "test_pattern.png"), "--weights", NAME,
                "--checkpoint", str(checkpoint), "--out", str(tmp_path / "out"))
     assert both.returncode == 2 and "not allowed with argument" in both.stderr

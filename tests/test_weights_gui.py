@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from PySide6 import QtCore, QtWidgets
-from weights_server import catalogue_entry, refused_url, serve, write_catalogue
+from weights_server import allow_only_loopback, catalogue_entry, refused_url, serve, write_catalogue
 
 from explorer import MainWindow, lifetime
 from explorer.inference import ModelCache
@@ -35,16 +35,7 @@ FAST = {"retry_wait": 0.0, "progress_interval": 0.0, "timeout": 20.0}
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(variable, raising=False)
-    real_getaddrinfo = socket.getaddrinfo
-
-    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost"):
-            raise OSError(f"test guard: no network lookups but loopback ({host!r})")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    allow_only_loopback(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,26 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["WeightsServer", "refused_url", "serve"]
+import pytest
+
+__all__ = ["WeightsServer", "allow_only_loopback", "refused_url", "serve"]
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def allow_only_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy, and no name lookup but 127.0.0.1 / localhost: nothing leaves the machine
+    (for an autouse fixture of the tests that download)."""
+    for variable in PROXY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        if host not in ("127.0.0.1", "localhost"):
+            raise OSError(f"test guard: no network lookups but loopback ({host!r})")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 SEND_CHUNK = 64 * 1024

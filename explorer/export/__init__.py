@@ -1,14 +1,15 @@
 """Figure export: render a figure view's scene to PNG, SVG, PDF, GIF or the clipboard.
 
 Every format paints the same picture: the visible part of the view's QGraphicsScene, on
-the view's background, with an optional caption underneath; SVG and PDF stay vector.
+the view's background (or transparent), with an optional title above and caption
+underneath; SVG and PDF stay vector.
 Rendering happens in memory; writing is atomic, so a failed export leaves neither a
 partial file nor a temporary one. Failures raise :class:`ExportError`, whose message names
 the path and the cause.
 
 The modules, one job each:
 
-- :mod:`.options`: formats and PNG scale, checked;
+- :mod:`.options`: formats, PNG scale, background and the page options, checked;
 - :mod:`.painting`: one page (scene, background, caption) painted with any QPainter;
 - :mod:`.rendering`: a figure as a QImage, PNG, SVG or PDF bytes, or on the clipboard;
 - :mod:`.atomic`: atomic file writing, folder checks, :class:`ExportError`;
@@ -41,7 +42,17 @@ from .animation import (
 from .atomic import ExportError, write_atomic
 from .batch import ProgressCallback, export_all, export_figure, figure_file_names
 from .offscreen import OFFSCREEN_FIGURE_SIZE, prepare_offscreen
-from .options import DEFAULT_WIDTH, FORMATS, MAX_SCALE, parse_formats, validate_scale
+from .options import (
+    BACKGROUNDS,
+    DEFAULT_WIDTH,
+    FORMATS,
+    MAX_SCALE,
+    THEMES,
+    ExportOptions,
+    parse_formats,
+    validate_background,
+    validate_scale,
+)
 from .painting import FigureLike
 from .rendering import (
     copy_to_clipboard,
@@ -53,6 +64,7 @@ from .rendering import (
 )
 
 __all__ = [
+    "BACKGROUNDS",
     "DEFAULT_FRAME_MS",
     "DEFAULT_WIDTH",
     "FORMATS",
@@ -61,8 +73,10 @@ __all__ = [
     "OFFSCREEN_FIGURE_SIZE",
     "SHIFT_FRAMES_DIR",
     "SHIFT_GIF_NAME",
+    "THEMES",
     "AnimatedFigureLike",
     "ExportError",
+    "ExportOptions",
     "FigureLike",
     "ProgressCallback",
     "animation_file_name",
@@ -86,6 +100,7 @@ __all__ = [
     "render_png",
     "render_shift_gif",
     "render_svg",
+    "validate_background",
     "validate_scale",
     "write_atomic",
 ]

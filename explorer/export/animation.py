@@ -90,8 +90,10 @@ SHIFT_FRAMES_DIR = frames_folder_name(_animated_figure_name())
 """The folder of the cyclic shift's PNG frames."""
 
 
-def animation_frames(view: AnimatedFigureLike, scale: int = 1, caption: bool | str = False) -> list[QImage]:
-    """One image per step of ``view``; the view's current step is restored."""
+def animation_frames(view: AnimatedFigureLike, scale: int = 1, caption: bool | str = False, *,
+                     title: str = "", background: str = "theme") -> list[QImage]:
+    """One image per step of ``view`` (see :func:`~.rendering.render_image`); the view's
+    current step is restored."""
     steps = view.shift_steps()
     if steps < 1:
         raise ValueError(f"the {view.figure_name} figure has no animation steps")
@@ -101,7 +103,7 @@ def animation_frames(view: AnimatedFigureLike, scale: int = 1, caption: bool | s
     try:
         for step in range(steps):
             view.set_shift_step(step)
-            frames.append(render_image(view, scale, caption))
+            frames.append(render_image(view, scale, caption, title=title, background=background))
     finally:
         view.set_shift_step(restore)
     return frames
@@ -116,10 +118,11 @@ def _pil_image(image: QImage) -> Image.Image:
 
 
 def render_animation_gif(view: AnimatedFigureLike, scale: int = 1, caption: bool | str = False,
-                         frame_ms: int = DEFAULT_FRAME_MS) -> bytes:
-    """The steps of ``view`` as a looping animated GIF; the first and last frames are
-    held for HOLD_FRAME_MS, the steps between them for ``frame_ms``."""
-    frames = [_pil_image(frame) for frame in animation_frames(view, scale, caption)]
+                         frame_ms: int = DEFAULT_FRAME_MS, *, title: str = "") -> bytes:
+    """The steps of ``view`` as a looping animated GIF on the theme's background (a GIF has
+    no partial transparency); the first and last frames are held for HOLD_FRAME_MS, the
+    steps between them for ``frame_ms``."""
+    frames = [_pil_image(frame) for frame in animation_frames(view, scale, caption, title=title)]
     durations = [frame_ms] * len(frames)
     durations[0] = durations[-1] = max(frame_ms, HOLD_FRAME_MS)
     output = io.BytesIO()
@@ -129,24 +132,26 @@ def render_animation_gif(view: AnimatedFigureLike, scale: int = 1, caption: bool
 
 
 def export_animation_gif(view: AnimatedFigureLike, path: str | os.PathLike[str], scale: int = 1,
-                         caption: bool | str = False, frame_ms: int = DEFAULT_FRAME_MS) -> Path:
+                         caption: bool | str = False, frame_ms: int = DEFAULT_FRAME_MS, *,
+                         title: str = "") -> Path:
     """Write the animation of ``view`` (one frame per ``set_shift_step(k)``) to ``path``."""
     path = Path(path)
     try:
         validate_scale(scale)
     except ValueError as error:
         raise ExportError(path, str(error)) from error
-    return write_rendered(path, lambda: render_animation_gif(view, scale, caption, frame_ms))
+    return write_rendered(path, lambda: render_animation_gif(view, scale, caption, frame_ms, title=title))
 
 
 def export_animation_frames(view: AnimatedFigureLike, folder: str | os.PathLike[str], scale: int = 1,
-                            caption: bool | str = False) -> list[Path]:
+                            caption: bool | str = False, *, title: str = "",
+                            background: str = "theme") -> list[Path]:
     """Write the steps of ``view`` as numbered PNGs (:func:`frame_file_name`) into
     ``folder``; on failure no frame of this call is left behind."""
     folder = Path(folder)
     try:
         validate_scale(scale)
-        images = animation_frames(view, scale, caption)
+        images = animation_frames(view, scale, caption, title=title, background=background)
     except ValueError as error:
         raise ExportError(folder, str(error)) from error
     except Exception as error:

@@ -17,7 +17,7 @@ from explorer.figures import animated_figures
 
 from .animation import animation_file_name, export_animation_gif
 from .atomic import ExportError, ensure_folder, write_file_set, write_rendered
-from .options import FORMATS, parse_formats, validate_scale
+from .options import FORMATS, parse_formats, validate_background, validate_scale
 from .painting import FigureLike
 from .rendering import render_figure
 
@@ -33,15 +33,18 @@ ProgressCallback = Callable[[int, int, str], None]
 
 
 def export_figure(view: FigureLike, path: str | os.PathLike[str], scale: int = 1,
-                  caption: bool | str = False, fmt: str | None = None) -> Path:
+                  caption: bool | str = False, fmt: str | None = None, *, title: str = "",
+                  background: str = "theme") -> Path:
     """Write ``view`` to ``path``; the format is ``fmt`` or the file's extension."""
     path = Path(path)
     try:
         chosen = parse_formats(fmt or path.suffix)[0]
         validate_scale(scale)
+        validate_background(background)
     except ValueError as error:
         raise ExportError(path, str(error)) from error
-    return write_rendered(path, lambda: render_figure(view, chosen, scale, caption))
+    return write_rendered(path, lambda: render_figure(view, chosen, scale, caption, title=title,
+                                                      background=background))
 
 
 def _planned_files(figure_names: Iterable[str], formats: Sequence[str],
@@ -65,10 +68,11 @@ def figure_file_names(figure_names: Iterable[str], formats: Sequence[str],
 def export_all(views: Mapping[str, Any], folder: str | os.PathLike[str],
                formats: Sequence[str] = FORMATS, scale: int = 1, caption: bool | str = False,
                with_gif: bool = True, progress: ProgressCallback | None = None,
-               staged: bool = True) -> list[Path]:
+               staged: bool = True, *, title: str = "", background: str = "theme") -> list[Path]:
     """Write every view in ``views`` (figure name -> view) in every format into ``folder``
     as ``<figure>.<format>``, plus ``<figure>.gif`` for each animated figure among them
-    when ``with_gif``. Returns the paths in the order of :func:`figure_file_names`.
+    when ``with_gif``. Returns the paths in the order of :func:`figure_file_names`. ``title``
+    and ``background`` apply to every file (the GIF keeps the theme's background).
 
     The set is all or nothing (``staged``, the default): the files are written into a
     staging folder and moved into ``folder`` once every one of them is written, so a
@@ -78,6 +82,7 @@ def export_all(views: Mapping[str, Any], folder: str | os.PathLike[str],
     that stages a larger set itself, see :func:`~.atomic.write_file_set`)."""
     formats = parse_formats(formats)
     validate_scale(scale)
+    validate_background(background)
     planned = _planned_files(views, formats, with_gif)
 
     def write(target: Path) -> list[Path]:
@@ -85,9 +90,10 @@ def export_all(views: Mapping[str, Any], folder: str | os.PathLike[str],
         for file_name, figure, fmt in planned:
             path = target / file_name
             if fmt is None:
-                written.append(export_animation_gif(views[figure], path, scale, caption))
+                written.append(export_animation_gif(views[figure], path, scale, caption, title=title))
             else:
-                written.append(export_figure(views[figure], path, scale, caption, fmt))
+                written.append(export_figure(views[figure], path, scale, caption, fmt, title=title,
+                                             background=background))
             if progress is not None:
                 progress(len(written), len(planned), file_name)
         return written

@@ -1,10 +1,12 @@
-"""Painting one figure page: the view's scene on its background, with a caption underneath.
+"""Painting one figure page: an optional title, the view's scene on its background, and an
+optional caption underneath.
 
 Every format paints the same picture: the visible part of the view's QGraphicsScene
-(``FigureView.render_target()``), on the view's background, with an optional caption
-underneath. :func:`paint_page` paints that page with any QPainter (an image, an SVG
-generator, a PDF writer); :class:`PageLayout` says where the figure and the caption go;
-:func:`export_mode` prepares the scene for painting onto another device.
+(``FigureView.render_target()``), on the view's background (or on none: transparent), with
+an optional title above and caption underneath. :func:`paint_page` paints that page with
+any QPainter (an image, an SVG generator, a PDF writer); :class:`PageLayout` says where the
+title, the figure and the caption go; :func:`export_mode` prepares the scene for painting
+onto another device.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsView
+
+from explorer.numbers import keep_intervals_together
 
 __all__ = [
     "FigureLike",
@@ -42,10 +46,10 @@ class FigureLike(Protocol):
 
 def caption_text(view: FigureLike, caption: bool | str) -> str:
     """The caption to put under ``view``: ``caption`` itself when it is a string, the
-    view's own caption when it is True, none when it is False."""
-    if isinstance(caption, str):
-        return caption
-    return view.caption() if caption else ""
+    view's own caption when it is True, none when it is False. Intervals such as
+    "[−7, −3)" are kept on one line."""
+    text = caption if isinstance(caption, str) else view.caption() if caption else ""
+    return keep_intervals_together(text.strip())
 
 
 def _source_rect(target: QGraphicsView) -> QRectF:
@@ -79,35 +83,59 @@ def _caption_font(width: float) -> QFont:
     return font
 
 
+def _title_font(width: float) -> QFont:
+    """The title's font: bold, larger than the caption's."""
+    font = QFont()
+    font.setPixelSize(max(14, round(width / 40)))
+    font.setBold(True)
+    return font
+
+
 _CAPTION_FLAGS = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap
 
 
-class PageLayout:
-    """Where the figure and its caption go on a page ``width`` units wide."""
+def _text_band(text: str, font: QFont, width: float, top: float) -> tuple[QRectF, float]:
+    """The rectangle of ``text`` wrapped to ``width`` (less margins) from ``top``, and the
+    height of its band, margins included (an empty rectangle and 0 without text)."""
+    if not text:
+        return QRectF(), 0.0
+    margin = font.pixelSize() * 0.6
+    text_width = width - 2 * margin
+    bounds = QFontMetricsF(font).boundingRect(QRectF(0, 0, text_width, 1e6), _CAPTION_FLAGS, text)
+    return QRectF(margin, top + margin, text_width, bounds.height()), bounds.height() + 2 * margin
 
-    def __init__(self, source: QRectF, width: float, caption: str) -> None:
+
+class PageLayout:
+    """Where the title, the figure and the caption go on a page ``width`` units wide: the
+    title band on top (when there is a title), the figure, the caption band underneath
+    (when there is a caption)."""
+
+    def __init__(self, source: QRectF, width: float, caption: str, title: str = "") -> None:
         if source.width() <= 0 or source.height() <= 0:
             raise ValueError("the figure has no visible area (was its view laid out?)")
         self.width = float(width)
-        self.figure_height = round(width * source.height() / source.width())
         self.caption = caption
+        self.title = title
         self.font = _caption_font(width)
-        margin = self.font.pixelSize() * 0.6
-        self.caption_rect = QRectF()
-        caption_height = 0.0
-        if caption:
-            text_width = self.width - 2 * margin
-            metrics = QFontMetricsF(self.font)
-            bounds = metrics.boundingRect(QRectF(0, 0, text_width, 1e6), _CAPTION_FLAGS, caption)
-            self.caption_rect = QRectF(margin, self.figure_height + margin, text_width, bounds.height())
-            caption_height = bounds.height() + 2 * margin
-        self.height = self.figure_height + round(caption_height)
+        self.title_font = _title_font(width)
+        self.title_rect, title_height = _text_band(title, self.title_font, self.width, 0.0)
+        self.figure_top = round(title_height)
+        self.figure_height = round(width * source.height() / source.width())
+        self.caption_rect, caption_height = _text_band(caption, self.font, self.width,
+                                                       self.figure_top + self.figure_height)
+        self.height = self.figure_top + self.figure_height + round(caption_height)
+
+    @property
+    def figure_rect(self) -> QRectF:
+        """Where the figure goes on the page."""
+        return QRectF(0, self.figure_top, self.width, self.figure_height)
 
 
-def page_layout(view: FigureLike, width: float, caption: bool | str) -> PageLayout:
+def page_layout(view: FigureLike, width: float, caption: bool | str, title: str = "") -> PageLayout:
     """The layout of ``view``'s page, ``width`` units wide, with ``caption`` (see
-    :func:`caption_text`)."""
-    return PageLayout(_source_rect(view.render_target()), width, caption_text(view, caption))
+    :func:`caption_text`) and ``title`` (none when empty)."""
+    return PageLayout(_source_rect(view.render_target()), width, caption_text(view, caption),
+                      keep_intervals_together(title.strip()))
 
 
 @contextlib.contextmanager
@@ -184,20 +212,23 @@ def _device_scale(painter: QPainter) -> float:
     return max(1.0, painter.worldTransform().m11())
 
 
-def paint_page(painter: QPainter, view: FigureLike, layout: PageLayout) -> None:
-    """Paint the page of ``layout`` (background, figure, caption) with ``painter``, whose
-    user space is ``layout.width x layout.height``."""
+def paint_page(painter: QPainter, view: FigureLike, layout: PageLayout, transparent: bool = False) -> None:
+    """Paint the page of ``layout`` (background, title, figure, caption) with ``painter``,
+    whose user space is ``layout.width x layout.height``. With ``transparent`` nothing is
+    painted behind the figure (the texts keep the colour of the theme's background)."""
     target = view.render_target()
     source = _source_rect(target)
     background = background_colour(target)
     # the view's own hints (smooth or blocky images), plus antialiased lines and text
     painter.setRenderHints(target.renderHints() | QPainter.RenderHint.Antialiasing
                            | QPainter.RenderHint.TextAntialiasing)
-    painter.fillRect(QRectF(0, 0, layout.width, layout.height), QBrush(background))
-    figure_rect = QRectF(0, 0, layout.width, layout.figure_height)
+    if not transparent:
+        painter.fillRect(QRectF(0, 0, layout.width, layout.height), QBrush(background))
     with export_mode(target, layout.width / source.width() * _device_scale(painter)):
-        target.scene().render(painter, figure_rect, source, Qt.AspectRatioMode.IgnoreAspectRatio)
-    if layout.caption:
-        painter.setFont(layout.font)
-        painter.setPen(_caption_colour(background))
-        painter.drawText(layout.caption_rect, _CAPTION_FLAGS, layout.caption)
+        target.scene().render(painter, layout.figure_rect, source, Qt.AspectRatioMode.IgnoreAspectRatio)
+    for text, rect, font in ((layout.title, layout.title_rect, layout.title_font),
+                             (layout.caption, layout.caption_rect, layout.font)):
+        if text:
+            painter.setFont(font)
+            painter.setPen(_caption_colour(background))
+            painter.drawText(rect, _CAPTION_FLAGS, text)

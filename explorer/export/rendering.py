@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QMimeData, QRectF, QSizeF
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QMimeData, QRectF, QSizeF, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPageSize, QPainter, QPdfWriter
 from PySide6.QtSvg import QSvgGenerator
 
-from .options import DEFAULT_WIDTH, parse_formats, validate_scale
+from .options import DEFAULT_WIDTH, parse_formats, validate_background, validate_scale
 from .painting import FigureLike, background_colour, page_layout, paint_page
 
 __all__ = [
@@ -32,18 +32,28 @@ def _dpi(view: FigureLike) -> int:
     return view.render_target().logicalDpiY() or 96
 
 
+def _transparent(background: str) -> bool:
+    return validate_background(background) == "transparent"
+
+
 def render_image(view: FigureLike, scale: int = 1, caption: bool | str = False,
-                 width: int = DEFAULT_WIDTH) -> QImage:
-    """The figure as an RGB image ``scale * width`` pixels wide (its height follows the
-    view's aspect ratio, plus the caption band)."""
+                 width: int = DEFAULT_WIDTH, *, title: str = "", background: str = "theme") -> QImage:
+    """The figure as an image ``scale * width`` pixels wide (its height follows the view's
+    aspect ratio, plus the title and caption bands): RGB on the theme's background, or
+    with an alpha channel, 0 where nothing is drawn, when ``background`` is "transparent"."""
     validate_scale(scale)
-    layout = page_layout(view, width, caption)
-    image = QImage(width * scale, layout.height * scale, QImage.Format.Format_RGB32)
-    image.fill(background_colour(view.render_target()))
+    transparent = _transparent(background)
+    layout = page_layout(view, width, caption, title)
+    if transparent:
+        image = QImage(width * scale, layout.height * scale, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+    else:
+        image = QImage(width * scale, layout.height * scale, QImage.Format.Format_RGB32)
+        image.fill(background_colour(view.render_target()))
     painter = QPainter(image)
     try:
         painter.scale(scale, scale)
-        paint_page(painter, view, layout)
+        paint_page(painter, view, layout, transparent)
     finally:
         painter.end()
     return image
@@ -61,14 +71,17 @@ def encode_image(image: QImage, fmt: str) -> bytes:
 
 
 def render_png(view: FigureLike, scale: int = 1, caption: bool | str = False,
-               width: int = DEFAULT_WIDTH) -> bytes:
+               width: int = DEFAULT_WIDTH, *, title: str = "", background: str = "theme") -> bytes:
     """The figure as a PNG file ``scale * width`` pixels wide (see :func:`render_image`)."""
-    return encode_image(render_image(view, scale, caption, width), "png")
+    return encode_image(render_image(view, scale, caption, width, title=title, background=background), "png")
 
 
-def render_svg(view: FigureLike, caption: bool | str = False, width: int = DEFAULT_WIDTH) -> bytes:
-    """The figure as an SVG document of ``width`` user units: vector items stay vector."""
-    layout = page_layout(view, width, caption)
+def render_svg(view: FigureLike, caption: bool | str = False, width: int = DEFAULT_WIDTH, *,
+               title: str = "", background: str = "theme") -> bytes:
+    """The figure as an SVG document of ``width`` user units: vector items stay vector.
+    A "transparent" ``background`` leaves out the shape behind the figure."""
+    transparent = _transparent(background)
+    layout = page_layout(view, width, caption, title)
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -81,7 +94,7 @@ def render_svg(view: FigureLike, caption: bool | str = False, width: int = DEFAU
     generator.setDescription(layout.caption or view.figure_name)
     painter = QPainter(generator)
     try:
-        paint_page(painter, view, layout)
+        paint_page(painter, view, layout, transparent)
     finally:
         painter.end()
     buffer.close()
@@ -164,10 +177,13 @@ def _pixel_size_header(svg: bytes, width: float, height: float) -> bytes:
     return _SVG_SIZE.sub(f'<svg width="{width:g}" height="{height:g}"'.encode(), svg, count=1)
 
 
-def render_pdf(view: FigureLike, caption: bool | str = False, width: int = DEFAULT_WIDTH) -> bytes:
+def render_pdf(view: FigureLike, caption: bool | str = False, width: int = DEFAULT_WIDTH, *,
+               title: str = "", background: str = "theme") -> bytes:
     """The figure as a one-page vector PDF whose page has the figure's proportions
-    (``width`` units at the screen's dpi)."""
-    layout = page_layout(view, width, caption)
+    (``width`` units at the screen's dpi); a "transparent" ``background`` paints nothing
+    behind the figure."""
+    transparent = _transparent(background)
+    layout = page_layout(view, width, caption, title)
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -184,29 +200,31 @@ def render_pdf(view: FigureLike, caption: bool | str = False, width: int = DEFAU
     try:
         painter.setWindow(0, 0, round(layout.width), layout.height)
         painter.setViewport(0, 0, writer.width(), writer.height())
-        paint_page(painter, view, layout)
+        paint_page(painter, view, layout, transparent)
     finally:
         painter.end()
     buffer.close()
     return bytes(data.data())
 
 
-def render_figure(view: FigureLike, fmt: str, scale: int = 1, caption: bool | str = False) -> bytes:
+def render_figure(view: FigureLike, fmt: str, scale: int = 1, caption: bool | str = False, *,
+                  title: str = "", background: str = "theme") -> bytes:
     """The bytes of the figure file in format ``fmt`` (png, svg or pdf); ``scale`` applies
     to PNG only (vector formats have no pixel size)."""
     fmt = parse_formats(fmt)[0]
     if fmt == "png":
-        return render_png(view, scale, caption)
+        return render_png(view, scale, caption, title=title, background=background)
     if fmt == "svg":
-        return render_svg(view, caption)
-    return render_pdf(view, caption)
+        return render_svg(view, caption, title=title, background=background)
+    return render_pdf(view, caption, title=title, background=background)
 
 
-def copy_to_clipboard(view: FigureLike, scale: int = 1, caption: bool | str = False) -> QImage:
+def copy_to_clipboard(view: FigureLike, scale: int = 1, caption: bool | str = False, *,
+                      title: str = "", background: str = "theme") -> QImage:
     """Put the figure on the clipboard as an image and as SVG; returns the image."""
-    image = render_image(view, scale, caption)
+    image = render_image(view, scale, caption, title=title, background=background)
     mime = QMimeData()
     mime.setImageData(image)
-    mime.setData("image/svg+xml", QByteArray(render_svg(view, caption)))
+    mime.setData("image/svg+xml", QByteArray(render_svg(view, caption, title=title, background=background)))
     QGuiApplication.clipboard().setMimeData(mime)
     return image

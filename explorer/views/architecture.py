@@ -113,6 +113,15 @@ class ArchitectureView(FigureView):
         """Show the paper's or the official code's split (what the switch does)."""
         self.split_check.setChecked(split == "code")
 
+    def view_options(self) -> dict[str, str]:
+        return {"split": self.split()}
+
+    def set_view_option(self, name: str, value: str) -> None:
+        if name != "split" or value not in ("paper", "code"):
+            raise ValueError(f"the {self.figure_name} figure takes split=paper or split=code, "
+                             f"not {name}={value}")
+        self.set_split("code" if value == "code" else "paper")
+
     def drawn_text(self, key: Hashable) -> str:
         """The text drawn with ``key``: ("shape", s), ("symbolic", s), ("window", s),
         ("pad", s), ("blocks", s), ("heads", s), ("windows", s), ("block", s, b), ...
@@ -150,20 +159,20 @@ class ArchitectureView(FigureView):
         assert context is not None
         config = context.config
         geometries = context.geometries
-        size = context.image_size
+        height, width = context.image_shape
         patch = config.patch_size
         first = geometries[0]
         split = self.split()
         values = patch * patch * config.in_chans
-        padded_side = first.height * patch
+        padded = (first.height * patch, first.width * patch)
         image = _Column(
             name="image",
             title="Image",
             symbolic=f"H×W×{config.in_chans}",
-            shape=f"{size}×{size}×{config.in_chans}",
+            shape=f"{height}×{width}×{config.in_chans}",
         )
-        if padded_side != size:
-            image.info = [("pad", "zero-padded"), ("pad-to", f"to {padded_side}×{padded_side}")]
+        if padded != (height, width):
+            image.info = [("pad", "zero-padded"), ("pad-to", f"to {padded[0]}×{padded[1]}")]
         partition = _Column(
             name="partition",
             title="Patches",
@@ -430,7 +439,7 @@ class ArchitectureView(FigureView):
         self.panel.set_extent(extent.x, extent.y, extent.width, extent.height)
         self.style_title(
             self.panel.title,
-            f"{model_label(context.state)} at {context.image_size}×{context.image_size}: "
+            f"{model_label(context.state)} at {context.input_text()}: "
             f"{'the paper' if self.split() == 'paper' else 'the official code'}'s split into stages",
         )
         self.set_note(self._note())
@@ -477,17 +486,21 @@ class ArchitectureView(FigureView):
         context = self.context
         image = self.panel.image
         assert context is not None and image is not None
-        size = context.image_size
-        key = (size, self.theme.name)
+        height, width = context.image_shape
+        key = (height, width, self.theme.name)
         if key != self._photo_key or self._photo_prepared is not self.prepared:
             self._photo_key, self._photo_prepared = key, self.prepared
             fill = QtGui.QColor(self.theme.padding)
             image.setImage(
-                padded_canvas(self.prepared, size, size, size, (fill.red(), fill.green(), fill.blue())),
+                padded_canvas(self.prepared, (height, width), height, width,
+                              (fill.red(), fill.green(), fill.blue())),
                 autoLevels=False,
-                levels=(0, 255),
+                levels=None,
             )
-        image.setRect(QtCore.QRectF(rect.x, rect.y, rect.width, rect.height))
+        scale = min(rect.width / width, rect.height / height)  # the photo keeps its aspect ratio
+        shown_width, shown_height = width * scale, height * scale
+        image.setRect(QtCore.QRectF(rect.x + (rect.width - shown_width) / 2,
+                                    rect.y + (rect.height - shown_height) / 2, shown_width, shown_height))
         self.diagram.box(
             rect, self.pen(self.theme.foreground, self.theme.line_width), None, z=11, key=("photo",)
         )
@@ -511,8 +524,7 @@ class ArchitectureView(FigureView):
             )
         return (
             f"{split} Blocks alternate W-MSA and SW-MSA; M and shift are each stage's effective "
-            f"window and shift (a map no larger than the window gets one window and no shift). "
-            f"Click a stage or a block to select it."
+            f"window and shift (a map no larger than the window gets one window and no shift)."
         )
 
     # --- mouse ------------------------------------------------------------------------------------

@@ -176,6 +176,15 @@ class AttentionView(FigureView):
         """Check or uncheck "Rollout" (emits rolloutRequested when it changes)."""
         self.rollout_check.setChecked(enabled)
 
+    def view_options(self) -> dict[str, str]:
+        return {"rollout": "on" if self.rollout_enabled() else "off"}
+
+    def set_view_option(self, name: str, value: str) -> None:
+        if name != "rollout" or value not in ("on", "off"):
+            raise ValueError(f"the {self.figure_name} figure takes rollout=on or rollout=off, "
+                             f"not {name}={value}")
+        self.set_rollout(value == "on")
+
     def rollout_weights(self) -> np.ndarray | None:
         """(h1, w1) rollout over the stage-1 patches as computed, None when not shown."""
         return None if self._rollout is None else self._rollout.copy()
@@ -425,8 +434,7 @@ class AttentionView(FigureView):
         row, col = context.query
         key = (id(self.result), context.stage, context.block, row, col)
         if key != self._rollout_key or self._rollout is None:
-            size = context.image_size
-            self._rollout = attention_rollout(context.config, size, size, attentions,
+            self._rollout = attention_rollout(context.config, *context.image_shape, attentions,
                                               context.stage + 1, context.block + 1, row, col)
             self._rollout_key = key
         self._rollout_status = ""

@@ -204,6 +204,18 @@ class FigureView(QtWidgets.QWidget):
             if not self._hidden_in_window():
                 self.flush()
 
+    def view_options(self) -> dict[str, str]:
+        """The figure's own switches, which the explorer state does not hold (the split of
+        the architecture, the rollout, the cyclic shift's step), as texts by name. An export
+        in another process applies them with :meth:`set_view_option` (the command line's
+        ``--view FIGURE.NAME=VALUE``), so it draws the figure as it is shown."""
+        return {}
+
+    def set_view_option(self, name: str, value: str) -> None:
+        """Set switch ``name`` of :meth:`view_options` from its text; ValueError names what
+        is allowed when ``name`` or ``value`` is not."""
+        raise ValueError(f"the {self.figure_name} figure has no option {name!r}")
+
     def render_target(self) -> pg.GraphicsView:
         """The pyqtgraph view whose scene is the figure (drawn up to date)."""
         self.flush()
@@ -382,19 +394,23 @@ class PhotoLayer:
     def draw(self, view: FigureView, extent_height: int, extent_width: int, roll: int = 0) -> None:
         """Show the photo on an ``extent`` canvas, rolled up and left by ``roll`` pixels."""
         assert view.context is not None and self.panel.image is not None
-        size = view.context.image_size
-        key = (size, extent_height, extent_width, roll, view.theme.name)
+        image_shape = view.context.image_shape
+        key = (image_shape, extent_height, extent_width, roll, view.theme.name)
         if key == self._key and self._prepared is view.prepared:
             return
         self._key, self._prepared = key, view.prepared
         fill = QtGui.QColor(view.theme.padding)
-        canvas = padded_canvas(
-            view.prepared, size, extent_height, extent_width, (fill.red(), fill.green(), fill.blue())
-        )
+        # a photo still prepared for the previous input size is shown stretched until the new
+        # one is ready: drawn at its own resolution, the image item does the stretching
+        shown = image_shape if view.prepared is None else tuple(view.prepared.display.shape[:2])
+        scale_y, scale_x = shown[0] / image_shape[0], shown[1] / image_shape[1]
+        canvas = padded_canvas(view.prepared, (shown[0], shown[1]), round(extent_height * scale_y),
+                               round(extent_width * scale_x), (fill.red(), fill.green(), fill.blue()))
         if roll:
-            canvas = cyclic_shift(canvas, roll, dims=(0, 1))
-        rects = padding_rects(size, extent_height, extent_width, roll)
-        self.panel.image.setImage(canvas, autoLevels=False, levels=(0, 255))
+            canvas = cyclic_shift(canvas, round(roll * scale_y), dims=(0, 1))
+        rects = padding_rects(image_shape, extent_height, extent_width, roll)
+        # uint8 RGB shown as it is: levels would rescale every pixel on each change
+        self.panel.image.setImage(canvas, autoLevels=False, levels=None)
         self.panel.image.setRect(QtCore.QRectF(0, 0, extent_width, extent_height))
         self.fill.setPath(rect_path(rects))
         self.fill.setBrush(view.brush(view.theme.padding, alpha=90))

@@ -128,7 +128,7 @@ class BlockView(FigureView):
         assert context is not None
         geometry = context.geometry
         stage = context.stage
-        report = cost_report(context.config, context.image_size)
+        report = cost_report(context.config, *context.image_shape)
         costs = report.stages[stage].blocks
         pair = block_pair(context.block, geometry.depth)
         diagram = self.diagram
@@ -401,8 +401,7 @@ class BlockView(FigureView):
             "ẑ<sup>l+1</sup> = SW-MSA(LN(z<sup>l</sup>)) + z<sup>l</sup>, "
             "z<sup>l+1</sup> = MLP(LN(ẑ<sup>l+1</sup>)) + ẑ<sup>l+1</sup>. "
             f"Under each arrow: h·w = {geometry.height}·{geometry.width} tokens × C. Attention runs on "
-            f"nW windows × M² tokens × C; costs in MACs (count_macs, as the official flops()). "
-            "Click an attention box to select that block."
+            f"nW windows × M² tokens × C; costs in MACs (count_macs, as the official flops())."
         )
 
     # --- mouse ------------------------------------------------------------------------------------

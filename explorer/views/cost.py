@@ -7,20 +7,28 @@ from functools import lru_cache, partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from explorer.numbers import si
 from explorer.palette import MSA_COLOR, WMSA_COLOR
 from explorer.resolved import model_label
+from explorer.state import MAX_IMAGE_SIZE
 from swin_model import SwinConfig
-from swin_model.flops import MLP_PART, CostReport, StageCost, count_macs
+from swin_model.flops import MLP_PART, CostReport, StageCost, attention_omegas, count_macs
 
 from .base import FigureView, result_matches
-from .items import WrappedText
+from .items import WrappedText, cache_axes
 
 __all__ = ["CostView", "cost_report", "msa_formula", "wmsa_formula"]
 
 TICK_SIZES = (112, 224, 384, 512, 640, 768, 896, 1024)
+
+
+LEGEND = (
+    (MSA_COLOR, "Σ depth·Ω(MSA): global attention"),
+    (WMSA_COLOR, "Σ depth·Ω(W-MSA): window attention"),
+)
+"""The plot's curves: (colour, what it shows), in the order of the legend line."""
 
 
 def msa_formula(stage: StageCost) -> str:
@@ -36,8 +44,9 @@ def wmsa_formula(stage: StageCost) -> str:
 
 
 def _two_lines(formula: str) -> str:
-    """A formula broken before its "+", so every row of the table has the same shape."""
-    return formula.replace(" + ", "<br>+ ")
+    """A formula broken before its "+", so every row of the table has the same shape (and
+    nowhere else: the space after the "+" does not break)."""
+    return formula.replace(" + ", "<br>+&nbsp;")
 
 
 _giga = partial(si, digits=3, unit="G", space=True)
@@ -45,23 +54,40 @@ _giga = partial(si, digits=3, unit="G", space=True)
 
 
 @lru_cache(maxsize=32)
-def cost_report(config: SwinConfig, size: int) -> CostReport:
-    """:func:`count_macs` of ``config`` at ``size`` × ``size`` (remembered: going back and
-    forth between two settings recounts nothing)."""
-    return count_macs(config, size, size)
+def cost_report(config: SwinConfig, height: int, width: int) -> CostReport:
+    """:func:`count_macs` of ``config`` at ``height`` × ``width`` (remembered: going back
+    and forth between two settings recounts nothing)."""
+    return count_macs(config, height, width)
 
 
-@lru_cache(maxsize=16)
+CURVE_STEP = 16
+"""The curves' input sides: every 16 px from 32."""
+
+
 def attention_curves(config: SwinConfig, largest: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Input sides (every 16 px up to ``largest``) and the summed attention cost of all
-    blocks, Σ depth·Ω(MSA) and Σ depth·Ω(W-MSA), in MACs, from :func:`count_macs`."""
-    sides = np.arange(32, largest + 1, 16)
-    msa, wmsa = [], []
-    for side in sides:
-        report = count_macs(config, int(side), int(side))
-        msa.append(sum(stage.depth * stage.msa_omega for stage in report.stages))
-        wmsa.append(sum(stage.depth * stage.wmsa_omega for stage in report.stages))
-    return sides, np.asarray(msa, dtype=np.float64), np.asarray(wmsa, dtype=np.float64)
+    blocks, Σ depth·Ω(MSA) and Σ depth·Ω(W-MSA), in MACs (:func:`attention_omegas`).
+    Counted once per model up to twice the largest input, so a new input size counts
+    nothing."""
+    sides, msa, wmsa = _curves_to_the_limit(config)
+    count = int(np.searchsorted(sides, largest, side="right"))
+    if count == len(sides) and largest > sides[-1]:
+        sides, msa, wmsa = _curves(config, largest)
+        count = len(sides)
+    return sides[:count], msa[:count], wmsa[:count]
+
+
+@lru_cache(maxsize=8)
+def _curves_to_the_limit(config: SwinConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _curves(config, 2 * MAX_IMAGE_SIZE)
+
+
+def _curves(config: SwinConfig, largest: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sides = np.arange(32, largest + 1, CURVE_STEP)
+    omegas = np.array([attention_omegas(config, int(side), int(side)) for side in sides], dtype=np.float64)
+    for array in (sides, omegas):
+        array.setflags(write=False)
+    return sides, omegas[:, 0], omegas[:, 1]
 
 
 class CostView(FigureView):
@@ -79,16 +105,25 @@ class CostView(FigureView):
     def _build(self) -> None:
         self.table = WrappedText()
         self.body.addItem(self.table, row=0, col=0)
-        self.plot = self.body.addPlot(row=1, col=0)
+        # break lines between words only: a table too wide for its panel shows as such (and
+        # becomes the compact one) rather than splitting numbers
+        option = self.table.item.document().defaultTextOption()
+        option.setWrapMode(QtGui.QTextOption.WrapMode.WordWrap)
+        self.table.item.document().setDefaultTextOption(option)
+        # the chart's title and legend are lines of their own, above and under the plot: the
+        # legend never covers a curve, and neither forces the figure wider than its panel
+        self.chart_title = WrappedText(centered=True)
+        self.body.addItem(self.chart_title, row=1, col=0)
+        self.plot = self.body.addPlot(row=2, col=0)
         self.plot.setMenuEnabled(False)
         # the plot's options menu is a parentless widget: the view owns it, so it goes with the view
         menu = self.plot.ctrlMenu
         menu.setParent(self, menu.windowFlags())
-        self.plot.setMinimumHeight(140)
+        self.plot.setMinimumHeight(110)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.legend = self.plot.addLegend(offset=(10, 10))
-        self.msa_curve = self.plot.plot(name="Σ depth·Ω(MSA): global attention")
-        self.wmsa_curve = self.plot.plot(name="Σ depth·Ω(W-MSA): window attention")
+        cache_axes(self.plot)
+        self.msa_curve = self.plot.plot()
+        self.wmsa_curve = self.plot.plot()
         self.current = pg.ScatterPlotItem(size=11)
         self.current.setZValue(10)
         self.plot.addItem(self.current)
@@ -97,9 +132,18 @@ class CostView(FigureView):
             "axis is linear in the number of tokens h·w, so W-MSA is a straight line "
             "and MSA a parabola."
         )
+        self.legend = WrappedText(centered=True)
+        self.body.addItem(self.legend, row=3, col=0)
         self.totals = WrappedText()
-        self.body.addItem(self.totals, row=2, col=0)
-        self.body.layout.setRowStretchFactor(1, 3)
+        self.body.addItem(self.totals, row=4, col=0)
+        self.body.layout.setRowStretchFactor(2, 3)
+        self.compact_table = False
+        """Whether the table shows values only (its panel is too narrow for the formulas)."""
+        self._table_width = 0.0
+        self._table_timer = QtCore.QTimer(self)
+        self._table_timer.setSingleShot(True)
+        self._table_timer.timeout.connect(self._refit_table)
+        self.table.geometryChanged.connect(self._table_resized)
         self.report: CostReport | None = None
         self._rows: list[tuple[str, str]] = []
         self._curve_key: tuple[object, ...] | None = None
@@ -130,15 +174,15 @@ class CostView(FigureView):
     def _redraw(self) -> None:
         context = self.context
         assert context is not None
-        size = context.image_size
+        shape = context.image_shape
         # block, head, window and query change nothing here
-        key = (context.config, size, context.stage, model_label(context.state), self.theme.name)
+        key = (context.config, shape, context.stage, model_label(context.state), self.theme.name)
         if key == self._drawn_key:
             return
         self._drawn_key = key
-        self.report = cost_report(context.config, size)
+        self.report = cost_report(context.config, *shape)
         self._draw_table(self.report)
-        self._draw_curves(context.config, size)
+        self._draw_curves(context.config, max(shape), context.input_text())
         self._draw_totals()
         self.set_note(
             "MACs (multiply-accumulates) as the official flops(); one MAC is two FLOPs. "
@@ -150,6 +194,7 @@ class CostView(FigureView):
         self._draw_totals()
 
     def _dispose(self) -> None:
+        self._table_timer.stop()
         # pyqtgraph's own teardown of a plot, before the scene is cleared: it lets go of the
         # plot's parentless options menu, which would otherwise outlive the view
         self.plot.close()
@@ -171,8 +216,10 @@ class CostView(FigureView):
                 f"<tr{bold}><td>{stage.stage + 1}</td>"
                 f"<td>{stage.height}×{stage.width}×{stage.channels}<br>M {stage.window_size}, {shift}, "
                 f"×{stage.depth}</td>"
-                f"<td style='color:{MSA_COLOR}'>{_two_lines(msa_formula(stage))}<br>= {msa_value}</td>"
-                f"<td style='color:{WMSA_COLOR}'>{_two_lines(wmsa_formula(stage))}<br>= {wmsa_value}</td>"
+                f"<td style='color:{MSA_COLOR}'>{_two_lines(msa_formula(stage))}"
+                f"<br>=&nbsp;{msa_value}</td>"
+                f"<td style='color:{WMSA_COLOR}'>{_two_lines(wmsa_formula(stage))}"
+                f"<br>=&nbsp;{wmsa_value}</td>"
                 f"<td align='right'>{ratio:.1f}×</td></tr>"
             )
         header = (
@@ -180,13 +227,61 @@ class CostView(FigureView):
             "<th align='left'>Ω(MSA)<br>= 4hwC² + 2(hw)²C</th>"
             "<th align='left'>Ω(W-MSA), h, w padded<br>= 4hwC² + 2M²hwC</th><th align='right'>ratio</th></tr>"
         )
-        self.table.set_html(
-            f"<table width='100%' cellspacing='0' cellpadding='2'>{header}{''.join(body)}</table>",
-            self.theme.foreground,
-            self.theme.small_size,
-        )
+        table = "<table width='100%' cellspacing='0' cellpadding='2'>{}</table>"
+        colour, size = self.theme.foreground, self.theme.small_size
+        self.table.set_html(table.format(header + "".join(body)), colour, size)
+        self._table_width = self.table.item.textWidth()
+        self.compact_table = self._too_narrow_for_formulas()
+        if self.compact_table:
+            self.table.set_html(table.format(self._compact_rows(report)), self.theme.foreground,
+                                self.theme.small_size)
 
-    def _draw_curves(self, config: SwinConfig, size: int) -> None:
+    def _too_narrow_for_formulas(self) -> bool:
+        """Whether the view on screen is too narrow for the table with its formulas, at its
+        narrowest, drawn at full size (a figure drawn smaller to fit a short panel has more
+        scene units across, not more room to read: see explorer.figure_hub.FitToHeight)."""
+        graphics = self._graphics
+        if not graphics.isVisible() or self.table.size().width() <= 0:
+            return False
+        narrowest = self.table.item.document().clone()
+        narrowest.setTextWidth(0)
+        margins = graphics.centralWidget.size().width() - self.table.size().width()
+        return narrowest.idealWidth() > graphics.viewport().width() - margins
+
+    def _compact_rows(self, report: CostReport) -> str:
+        """The table's rows for a narrow panel: Ω of each stage in G MACs, no formulas."""
+        context = self.context
+        assert context is not None
+        rows = [
+            "<tr><th align='left'>stage</th><th align='left'>h×w×C, M, blocks</th>"
+            "<th align='right'>Ω(MSA)</th><th align='right'>Ω(W-MSA)</th><th align='right'>ratio</th></tr>"
+        ]
+        for stage in report.stages:
+            ratio = stage.msa_omega / stage.wmsa_omega if stage.wmsa_omega else float("nan")
+            bold = " style='font-weight:bold'" if stage.stage == context.stage else ""
+            rows.append(
+                f"<tr{bold}><td>{stage.stage + 1}</td>"
+                f"<td>{stage.height}×{stage.width}×{stage.channels}<br>"
+                f"M {stage.window_size}, ×{stage.depth}</td>"
+                f"<td align='right' style='color:{MSA_COLOR}'>{_giga(stage.msa_omega)}</td>"
+                f"<td align='right' style='color:{WMSA_COLOR}'>{_giga(stage.wmsa_omega)}</td>"
+                f"<td align='right'>{ratio:.1f}×</td></tr>"
+            )
+        return "".join(rows)
+
+    def _table_resized(self) -> None:
+        """The table's width changed (the panel was resized): fit the table again, once the
+        layout has settled."""
+        if self.report is not None and abs(self.table.size().width() - self._table_width) > 0.5:
+            self._table_timer.start(0)
+
+    def _refit_table(self) -> None:
+        if not self._disposed and self.report is not None and self.context is not None:
+            self._draw_table(self.report)
+
+    def _draw_curves(self, config: SwinConfig, size: int, input_text: str) -> None:
+        """The curves up to twice the input's longer side ``size``; the current input, of
+        ``input_text`` pixels, marked at its number of tokens."""
         largest = max(448, 2 * size)
         largest = int(np.ceil(largest / 16) * 16)
         # the curves depend on neither the input size nor the shift (a roll costs no MACs)
@@ -215,10 +310,10 @@ class CostView(FigureView):
             pen=pg.mkPen(self.theme.foreground, width=1.5),
         )
         self.plot.setYRange(0, max(msa_now, float(self._max_visible())) * 1.05, padding=0)
-        self.plot.setTitle(
-            f"attention cost of all blocks vs input size (current: {size} px)",
-            color=self.theme.foreground,
-            size=f"{self.theme.label_size}pt",
+        self.chart_title.set_html(
+            f"attention cost of all blocks vs input size (current: {input_text} px)",
+            self.theme.foreground,
+            self.theme.label_size,
         )
 
     def _max_visible(self) -> float:
@@ -272,11 +367,14 @@ class CostView(FigureView):
         style = {"color": self.theme.foreground, "font-size": f"{self.theme.small_size}pt"}
         self.plot.setLabel("left", "G MACs", **style)
         self.plot.setLabel("bottom", "input side (px); spacing ∝ tokens h·w", **style)
-        self.legend.setLabelTextColor(self.theme.foreground)
-        self.legend.setLabelTextSize(f"{self.theme.small_size}pt")
-        for _, label in self.legend.items:
-            label.setText(label.text, color=self.theme.foreground, size=f"{self.theme.small_size}pt")
-        self.legend.setBrush(self.brush(self.theme.background, alpha=200))
+        self.legend.set_html(
+            "&nbsp;&nbsp;&nbsp; ".join(
+                f"<span style='color:{color}'><b>━━</b></span>&nbsp;{text}"
+                for color, text in LEGEND
+            ),
+            self.theme.foreground,
+            self.theme.small_size,
+        )
 
     def _caption_parts(self) -> list[str]:
         assert self.context is not None

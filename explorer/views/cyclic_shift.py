@@ -15,11 +15,13 @@ from .regions import (
     Numbering,
     RegionPanel,
     grid_numbering,
+    grid_region_sentence,
     numbered_map,
     numbered_text,
+    placed_together,
     state_numbering,
-    window_region_sentence,
 )
+from .text_pool import LruCache
 from .windows_view import SHIFTED_WINDOW_COLOR
 
 __all__ = ["CyclicShiftView"]
@@ -27,6 +29,19 @@ __all__ = ["CyclicShiftView"]
 STEP_INTERVAL_MS = 700
 
 _NUMBERING_WORDS = {"official": "official numbers", "lecture": "lecture's numbers"}
+
+
+def _original_maps(rows: int, cols: int, window: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) official region and window of each token of the original (unrolled)
+    padded grid, under the shifted block's windows."""
+    original = reverse_cyclic_shift(region_map(rows, cols, window, shift), shift, dims=(0, 1))
+    before_windows = reverse_cyclic_shift(window_index_map(rows, cols, window), shift, dims=(0, 1))
+    return original, before_windows
+
+
+def _step_maps(original: np.ndarray, before_windows: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """The maps of :func:`_original_maps` after ``step`` one-token rolls up and left."""
+    return cyclic_shift(original, step, dims=(0, 1)), cyclic_shift(before_windows, step, dims=(0, 1))
 
 
 class CyclicShiftView(FigureView):
@@ -60,6 +75,7 @@ class CyclicShiftView(FigureView):
         self._step = 0
         self._at_end = True
         self._window_map = np.zeros((0, 0), dtype=np.int64)
+        self._maps = LruCache(16)
 
         self.play_button = QtWidgets.QPushButton("Play")
         self.play_button.setCheckable(True)
@@ -96,6 +112,15 @@ class CyclicShiftView(FigureView):
 
     def shift_step(self) -> int:
         return self._step
+
+    def view_options(self) -> dict[str, str]:
+        return {"step": "end" if self._at_end else str(self._step)}
+
+    def set_view_option(self, name: str, value: str) -> None:
+        if name != "step" or not (value == "end" or value.isdigit()):
+            raise ValueError(f"the {self.figure_name} figure takes step=N (0 = before the roll) or "
+                             f"step=end, not {name}={value}")
+        self.set_shift_step(self.shift_steps() - 1 if value == "end" else int(value))
 
     def set_shift_step(self, step: int) -> None:
         """Show frame ``step`` (0 = before the roll, shift_steps() - 1 = after it)."""
@@ -178,39 +203,42 @@ class CyclicShiftView(FigureView):
 
         self.before_photo.draw(self, rows * stride, cols * stride)
         self.photo.draw(self, rows * stride, cols * stride, roll=step * stride)
-        official = region_map(rows, cols, window, shift)
-        original = reverse_cyclic_shift(official, shift, dims=(0, 1))
-        current = cyclic_shift(original, step, dims=(0, 1))
-        windows = window_index_map(rows, cols, window)
-        before_windows = reverse_cyclic_shift(windows, shift, dims=(0, 1))
-        self._window_map = reverse_cyclic_shift(windows, shift - step, dims=(0, 1))
+        original, before_windows = self._maps.fetch(
+            (rows, cols, window, shift), lambda: _original_maps(rows, cols, window, shift))
+        current, self._window_map = self._maps.fetch(
+            (rows, cols, window, shift, step), lambda: _step_maps(original, before_windows, step))
+        before_numbers = self._maps.fetch((rows, cols, window, shift, before_numbering),
+                                          lambda: numbered_map(original, before_numbering, shift))
+        current_numbers = self._maps.fetch((rows, cols, window, shift, step, after_numbering),
+                                           lambda: numbered_map(current, after_numbering, shift))
         base_key = (rows, cols, window, shift, stride, self.theme.name)
         for panel in (self.before_regions, self.regions):
             panel.labels.force_gutter = bool(shift)  # one layout for every frame of the roll
-        self.before_regions.draw(
-            original,
-            numbered_map(original, before_numbering, shift),
-            stride,
-            numbered_text(before_numbering, shift),
-            before_windows,
-            window,
-            SHIFTED_WINDOW_COLOR if shift else self.theme.grid,
-            dashed=bool(shift),
-            keep_from="start",
-            key=(*base_key, "before", before_numbering),
-        )
-        self.regions.draw(
-            current,
-            numbered_map(current, after_numbering, shift),
-            stride,
-            numbered_text(after_numbering, shift),
-            self._window_map,
-            window,
-            self.theme.grid if done else SHIFTED_WINDOW_COLOR,
-            dashed=not done,
-            keep_from="end" if done else "start",
-            key=(*base_key, "step", step, after_numbering),
-        )
+        with placed_together(self.before_regions.labels, self.regions.labels):
+            self.before_regions.draw(
+                original,
+                before_numbers,
+                stride,
+                numbered_text(before_numbering, shift),
+                before_windows,
+                window,
+                SHIFTED_WINDOW_COLOR if shift else self.theme.grid,
+                dashed=bool(shift),
+                keep_from="start",
+                key=(*base_key, "before", before_numbering),
+            )
+            self.regions.draw(
+                current,
+                current_numbers,
+                stride,
+                numbered_text(after_numbering, shift),
+                self._window_map,
+                window,
+                self.theme.grid if done else SHIFTED_WINDOW_COLOR,
+                dashed=not done,
+                keep_from="end" if done else "start",
+                key=(*base_key, "step", step, after_numbering),
+            )
         self.step_label.setText(f"step {step + 1}/{steps}")
         before_title, after_title = self._titles(before_numbering, after_numbering)
         self.style_title(self.before_panel.title, before_title)
@@ -251,9 +279,8 @@ class CyclicShiftView(FigureView):
             numbers = ("Left, the lecture's numbers (A = 0 the corner, C = 1, 2 the top strip, "
                        "B = 3, 6 the left strip); right, the official img_mask numbers.")
         elif numbering == "lecture":
-            sentence = window_region_sentence(
-                region_map(geometry.padded_height, geometry.padded_width, geometry.window_size, shift),
-                geometry.window_size, shift)
+            sentence = grid_region_sentence(geometry.padded_height, geometry.padded_width,
+                                            geometry.window_size, shift)
             numbers = (f"Numbers are the lecture's (A = 0 the corner, C = 1, 2 the top strip, B = 3, 6 "
                        f"the left strip); after the roll {sentence}.")
         else:

@@ -26,6 +26,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from explorer.numbers import keep_intervals_together
+
 from .cells import boundary_segments, grid_segments, hatch_segments, value_rects
 from .density import NOMINAL_PANEL_PX
 
@@ -42,6 +44,7 @@ __all__ = [
     "ScaledLabels",
     "WrappedText",
     "boundary_path",
+    "cache_axes",
     "cells_in_path",
     "grid_path",
     "hatch_path",
@@ -323,6 +326,14 @@ class ExportHook(QtWidgets.QGraphicsRectItem):
             callback(bool(export))
 
 
+def cache_axes(plot: pg.PlotItem) -> None:
+    """Paint the axes of ``plot`` (their ticks, labels and grid lines) from a pixmap kept
+    until they change: replaying an axis' drawing costs several ms a frame, more than the
+    rest of a small figure. Export is unaffected (vector output draws the axes anew)."""
+    for name in ("left", "bottom", "right", "top"):
+        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 def rgb(color: str) -> tuple[int, int, int]:
     """(red, green, blue) 0-255 of a colour name or ``#RRGGBB``."""
     qcolor = QtGui.QColor(color)
@@ -532,6 +543,7 @@ class WrappedText(QtWidgets.QGraphicsWidget):
             self.item.setFont(font)
         if previous is None or previous[1] != color:
             self.item.setDefaultTextColor(QtGui.QColor(color))
+        html = keep_intervals_together(html)  # "[−7, −3)" never breaks across two lines
         self.item.setHtml(f"<div align='center'>{html}</div>" if self.centered else html)
         self._fit()
 
@@ -565,7 +577,11 @@ class ScaledLabels:
         self._viewbox = viewbox
         self._z = z
         self._items: list[QtWidgets.QGraphicsSimpleTextItem] = []
+        self._shown: list[tuple[object, ...] | None] = []
+        """What each item shows, (text, x, y, height, colour, bold): an unchanged label
+        costs nothing."""
         self._used = 0
+        self._fonts: dict[bool, QtGui.QFont] = {}
 
     def begin(self) -> None:
         self._used = 0
@@ -579,20 +595,36 @@ class ScaledLabels:
             item.setZValue(self._z)
             self._viewbox.addItem(item, ignoreBounds=True)
             self._items.append(item)
-        item = self._items[self._used]
+            self._shown.append(None)
+        index = self._used
+        item = self._items[index]
         self._used += 1
-        font = QtGui.QFont()
-        font.setPixelSize(self._PIXEL_SIZE)
-        font.setBold(bold)
-        item.setFont(font)
-        item.setText(text)
-        item.setBrush(pg.mkBrush(color))
+        shown = (text, x, y, height, color, bold)
+        previous = self._shown[index]
+        if shown == previous:
+            item.setVisible(True)
+            return item
+        self._shown[index] = shown
+        if previous is None or previous[5] != bold:
+            item.setFont(self._font(bold))
+        if previous is None or previous[0] != text:
+            item.setText(text)
+        if previous is None or previous[4] != color:
+            item.setBrush(pg.mkBrush(color))
         scale = height / self._PIXEL_SIZE
         item.setScale(scale)
         bounds = item.boundingRect()
         item.setPos(x - bounds.width() * scale / 2, y - bounds.height() * scale / 2)
         item.setVisible(True)
         return item
+
+    def _font(self, bold: bool) -> QtGui.QFont:
+        font = self._fonts.get(bold)
+        if font is None:
+            font = self._fonts[bold] = QtGui.QFont()
+            font.setPixelSize(self._PIXEL_SIZE)
+            font.setBold(bold)
+        return font
 
     def end(self) -> None:
         for item in self._items[self._used :]:

@@ -174,6 +174,9 @@ class LabelLayout:
 def _segment_crosses_box(segment: tuple[float, float, float, float], box: Box) -> bool:
     """Whether the segment passes through the interior of ``box`` (Liang-Barsky clip)."""
     x0, y0, x1, y1 = segment
+    if (max(x0, x1) < box.x or min(x0, x1) > box.right
+            or max(y0, y1) < box.y or min(y0, y1) > box.bottom):
+        return False  # apart (the clip below would find the same, more slowly)
     dx, dy = x1 - x0, y1 - y0
     low, high = 0.0, 1.0
     for p, q in ((-dx, x0 - box.x), (dx, box.right - x0), (-dy, y0 - box.y), (dy, box.bottom - y0)):
@@ -223,6 +226,20 @@ def _free(xs: np.ndarray, ys: np.ndarray, width: float, height: float, taken: Se
     return free
 
 
+def _free_grid(xs: np.ndarray, ys: np.ndarray, width: float, height: float, taken: np.ndarray) -> np.ndarray:
+    """(len(ys) * len(xs),) bool, in the order of ``np.meshgrid(xs, ys)`` raveled: the
+    candidate boxes with top-left corners on the grid ``xs`` × ``ys`` that overlap none of
+    ``taken`` (T, 4) of (x, y, right, bottom). A box overlaps when it does along both
+    axes, so the test is separable: one product of the per-axis overlaps."""
+    if len(taken) == 0:
+        return np.ones(len(xs) * len(ys), dtype=bool)
+    along_x = (xs[None, :] < taken[:, 2:3]) & (taken[:, 0:1] < xs[None, :] + width)  # (T, nx)
+    along_y = (ys[None, :] < taken[:, 3:4]) & (taken[:, 1:2] < ys[None, :] + height)  # (T, ny)
+    hits = along_y.T.astype(np.float32) @ along_x.astype(np.float32)  # (ny, nx) overlapped boxes
+    free: np.ndarray = (hits == 0).ravel()
+    return free
+
+
 def _positions(start: float, stop: float, step: float) -> np.ndarray:
     """Positions from ``start`` to ``stop`` (inclusive) every ``step``, ``stop`` always in."""
     if stop < start:
@@ -244,14 +261,19 @@ class _Placer:
         self.avoid = list(avoid)
         self.boxes: list[Box] = []
         self.leaders: list[tuple[float, float, float, float]] = []
+        self._taken: list[tuple[float, float, float, float]] = []
+        """Edges (x, y, right, bottom) of the placed boxes grown by the gap."""
+        self._half_grown: list[Box] = []
+        """The placed boxes grown by half the gap (leaders keep off them)."""
 
-    def taken(self) -> list[Box]:
-        """Placed boxes grown by the gap: a new box must not overlap any of them."""
-        return [box.expanded(self.gap) for box in self.boxes]
+    def taken_edges(self) -> np.ndarray:
+        """(T, 4) float64 (x, y, right, bottom) of the placed boxes grown by the gap: a new
+        box must not overlap any of them."""
+        return np.asarray(self._taken, dtype=np.float64).reshape(-1, 4)
 
     def leader_clear(self, leader: tuple[float, float, float, float], own: Box) -> bool:
-        return not any(_segment_crosses_box(leader, box.expanded(self.gap / 2)) for box in self.boxes
-                       if box is not own)
+        return not any(_segment_crosses_box(leader, grown)
+                       for box, grown in zip(self.boxes, self._half_grown, strict=True) if box is not own)
 
     def box_clear_of_leaders(self, box: Box) -> bool:
         grown = box.expanded(self.gap / 2)
@@ -259,6 +281,9 @@ class _Placer:
 
     def add(self, box: Box, leader: tuple[float, float, float, float] | None = None) -> None:
         self.boxes.append(box)
+        self._half_grown.append(box.expanded(self.gap / 2))
+        grown = box.expanded(self.gap)
+        self._taken.append((grown.x, grown.y, grown.right, grown.bottom))
         if leader is not None:
             self.leaders.append(leader)
 
@@ -268,15 +293,23 @@ class _Placer:
         inset = 1.0
         if width + 2 * inset > area.width or height + 2 * inset > area.height:
             return None
-        xs = _positions(area.x + inset, area.right - inset - width, self.step)
-        ys = _positions(area.y + inset, area.bottom - inset - height, self.step)
-        grid_x, grid_y = (values.ravel() for values in np.meshgrid(xs, ys))
         cx, cy = area.centre
         middle_x = min(max(cx - width / 2, area.x + inset), area.right - inset - width)
         middle_y = min(max(cy - height / 2, area.y + inset), area.bottom - inset - height)
+        taken = self.taken_edges()
+        middle_free = not np.any((middle_x < taken[:, 2]) & (taken[:, 0] < middle_x + width)
+                                 & (middle_y < taken[:, 3]) & (taken[:, 1] < middle_y + height))
+        if middle_free and middle_x + width / 2 - cx == 0.0 and middle_y + height / 2 - cy == 0.0:
+            # the exact middle is free: no other place can come nearer (the usual case)
+            middle = Box(middle_x, middle_y, width, height)
+            if self.box_clear_of_leaders(middle):
+                return middle
+        xs = _positions(area.x + inset, area.right - inset - width, self.step)
+        ys = _positions(area.y + inset, area.bottom - inset - height, self.step)
+        grid_x, grid_y = (values.ravel() for values in np.meshgrid(xs, ys))
         grid_x = np.append(middle_x, grid_x)
         grid_y = np.append(middle_y, grid_y)
-        free = _free(grid_x, grid_y, width, height, self.taken())
+        free = np.append(middle_free, _free_grid(xs, ys, width, height, taken))
         if not free.any():
             return None
         cost = np.hypot(grid_x + width / 2 - cx, grid_y + height / 2 - cy)
@@ -298,7 +331,7 @@ class _Placer:
         if len(xs) == 0 or len(ys) == 0:
             return np.zeros(0), np.zeros(0)
         grid_x, grid_y = (values.ravel() for values in np.meshgrid(xs, ys))
-        free = _free(grid_x, grid_y, width, height, self.taken())
+        free = _free_grid(xs, ys, width, height, self.taken_edges())
         return grid_x[free], grid_y[free]
 
     def outside(self, target: Box, others: Sequence[Box], width: float,

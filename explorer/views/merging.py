@@ -129,7 +129,7 @@ class MergingView(FigureView):
         self.body.layout.setColumnStretchFactor(1, 6)
         self.body.layout.setColumnStretchFactor(2, 5)
         self._key: tuple[object, ...] | None = None
-        self._paths = LruCache(4)
+        self._paths = LruCache(8)
         self._order_shape = (0, 0)
         self._zoom = (0, 0, 0, 0)
 
@@ -221,17 +221,22 @@ class MergingView(FigureView):
         self.set_note(self._note())
 
     def _draw_overview(self, rows: int, cols: int, stride: int, merging: bool) -> None:
-        cells, groups = self._paths.fetch((rows, cols, stride), lambda: self._order_cells(rows, cols, stride))
         token_pitch = OVERVIEW_PIXELS / max(rows, cols, 1)
         coloured = merging and token_pitch >= COLOURED_TOKEN_PITCH
+        # only what is shown is built: a fine map has tens of thousands of groups
+        if coloured:
+            cells = self._paths.fetch(("cells", rows, cols, stride),
+                                      lambda: self._order_cells(rows, cols, stride))
         for index, item in self.positions.items():
             item.setVisible(coloured)
-            item.set_rects(cells[index])
+            if coloured:
+                item.set_rects(cells[index])
             item.setBrush(self.brush(MERGE_COLORS[index], alpha=MERGE_ALPHA))
         group_pitch = 2 * token_pitch
         self.groups.setVisible(merging)
         if group_pitch >= MIN_GROUP_PITCH:
-            self.groups.setPath(groups)
+            self.groups.setPath(self._paths.fetch(("groups", rows, cols, stride),
+                                                  lambda: grid_path(rows, cols, 2, 2, stride)))
         else:  # too dense to draw each group: the outline only
             self.groups.setPath(grid_path(rows, cols, rows, cols, stride))
         heavy = group_pitch >= 24
@@ -239,12 +244,11 @@ class MergingView(FigureView):
         self.groups.setPen(self.pen(self.theme.grid, width, alpha=255 if heavy else 150))
 
     @staticmethod
-    def _order_cells(rows: int, cols: int, stride: int) -> tuple[dict[int, Cells], QtGui.QPainterPath]:
-        """The cells of each place x0-x3 and the 2×2 group borders of a ``rows x cols``
-        grid (remembered per grid: moving between stages asks for them again)."""
+    def _order_cells(rows: int, cols: int, stride: int) -> dict[int, Cells]:
+        """The cells of each place x0-x3 of a ``rows x cols`` grid (remembered per grid:
+        moving between stages asks for them again)."""
         rects = value_rects(merge_order_map(rows, cols), stride)
-        cells = {index: Cells.of(rects.get(index, np.zeros((0, 4)))) for index in range(len(MERGE_OFFSETS))}
-        return cells, grid_path(rows, cols, 2, 2, stride)
+        return {index: Cells.of(rects.get(index, np.zeros((0, 4)))) for index in range(len(MERGE_OFFSETS))}
 
     def _draw_zoom(self, rows: int, cols: int, stride: int, merging: bool) -> None:
         context = self.context
@@ -334,7 +338,7 @@ class MergingView(FigureView):
         assert context is not None and self.zoom_panel.image is not None
         theme = self.theme
         fill = QtGui.QColor(theme.padding)
-        canvas = padded_canvas(self.prepared, context.image_size, rows * stride, cols * stride,
+        canvas = padded_canvas(self.prepared, context.image_shape, rows * stride, cols * stride,
                                (fill.red(), fill.green(), fill.blue()))
         x0, y0 = int(zoom_rect.x()), int(zoom_rect.y())
         x1, y1 = int(zoom_rect.right()), int(zoom_rect.bottom())
@@ -342,7 +346,7 @@ class MergingView(FigureView):
                                        levels=(0, 255))
         self.zoom_panel.image.setRect(zoom_rect)
         padding = []
-        for x, y, w, h in padding_rects(context.image_size, rows * stride, cols * stride):
+        for x, y, w, h in padding_rects(context.image_shape, rows * stride, cols * stride):
             left, top = max(x, x0), max(y, y0)
             right, bottom = min(x + w, x1), min(y + h, y1)
             if right > left and bottom > top:

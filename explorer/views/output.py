@@ -1,6 +1,10 @@
 """View 8: the model's output. Top-5 classes with their softmax probabilities, a badge that
 says whether the weights are trained, what was captured, the run time and measured MACs,
-and a non-modal message area for errors."""
+and a non-modal message area for errors.
+
+The badge and the five rows keep their height whatever the panel's size: the message area
+and the run details sit below them in a part that scrolls when the panel is short, so a
+long error message never squeezes or hides the prediction."""
 
 from __future__ import annotations
 
@@ -62,13 +66,22 @@ class OutputView(QtWidgets.QWidget):
         self._badge.setObjectName("weightsBadge")
         self._badge.setWordWrap(True)
         self._badge.setStyleSheet(_BADGE_STYLES["waiting"])
+        line = self.fontMetrics().lineSpacing()
+        self._badge.setMinimumHeight(2 * line + 10)  # two lines and the padding
+        policy = QtWidgets.QSizePolicy.Policy
 
         self._names: list[QtWidgets.QLabel] = []
         self._bars: list[QtWidgets.QProgressBar] = []
-        grid = QtWidgets.QGridLayout()
+        self._rows_box = QtWidgets.QWidget()
+        self._rows_box.setObjectName("predictionRows")
+        self._rows_box.setSizePolicy(policy.Preferred, policy.Fixed)
+        grid = QtWidgets.QGridLayout(self._rows_box)
+        grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(3)
+        row_height = line + 6
         for rank in range(TOP_K):
+            number = QtWidgets.QLabel(f"{rank + 1}.")
             name = QtWidgets.QLabel("–")
             name.setMinimumWidth(90)
             bar = QtWidgets.QProgressBar()
@@ -76,8 +89,9 @@ class OutputView(QtWidgets.QWidget):
             bar.setValue(0)
             bar.setTextVisible(True)
             bar.setFormat("")
-            bar.setMaximumHeight(18)
-            grid.addWidget(QtWidgets.QLabel(f"{rank + 1}."), rank, 0)
+            for widget in (number, name, bar):
+                widget.setFixedHeight(row_height)
+            grid.addWidget(number, rank, 0)
             grid.addWidget(name, rank, 1)
             grid.addWidget(bar, rank, 2)
             self._names.append(name)
@@ -107,13 +121,25 @@ class OutputView(QtWidgets.QWidget):
         message_row.setContentsMargins(0, 0, 0, 0)
         self._message_box.hide()
 
+        below = QtWidgets.QWidget()
+        below_layout = QtWidgets.QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
+        below_layout.addWidget(self._message_box)
+        below_layout.addWidget(self._details)
+        below_layout.addStretch(1)
+        self._below = QtWidgets.QScrollArea()
+        self._below.setObjectName("predictionDetails")
+        self._below.setWidgetResizable(True)
+        self._below.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self._below.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._below.setWidget(below)
+        self._below.setMinimumHeight(line + 4)  # may shrink to one line: it scrolls
+
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self._badge)
-        layout.addLayout(grid)
-        layout.addWidget(self._details)
-        layout.addWidget(self._message_box)
-        layout.addStretch(1)
+        layout.addWidget(self._rows_box)
+        layout.addWidget(self._below, 1)
 
     # --- the view contract ----------------------------------------------------------------
 
@@ -179,6 +205,10 @@ class OutputView(QtWidgets.QWidget):
 
     def details_text(self) -> str:
         return self._details.text()
+
+    def row_widgets(self) -> list[tuple[QtWidgets.QLabel, QtWidgets.QProgressBar]]:
+        """The (class name, probability bar) widgets of the five rows, best first."""
+        return list(zip(self._names, self._bars, strict=True))
 
     # --- drawing --------------------------------------------------------------------------
 

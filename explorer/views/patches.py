@@ -68,7 +68,7 @@ class PatchesView(FigureView):
     def grid_shape(self) -> tuple[int, int]:
         """(rows, cols) of the patch grid: the stage-1 token grid."""
         assert self.context is not None
-        return patch_grid(self.context.image_size, self.context.image_size, self.context.config.patch_size)
+        return patch_grid(self.context.image_height, self.context.image_width, self.context.config.patch_size)
 
     def _redraw(self) -> None:
         context = self.context
@@ -93,10 +93,10 @@ class PatchesView(FigureView):
         self.query_item.setPen(self.pen(self.theme.accent, self.theme.thick_width))
         lines = f" (lines every {step} patches)" if step > 1 else ""
         self.style_title(self.panel.title, f"{rows}×{cols} patches of {patch}×{patch} px{lines}")
-        size = context.image_size
+        height, width = context.image_shape
         padded = (
             f", zero-padded to {extent_h}×{extent_w} px (hatched)"
-            if extent_h != size or extent_w != size
+            if (extent_h, extent_w) != (height, width)
             else ""
         )
         later_stage = f", the token borders of stage {step.bit_length()}" if step <= 8 else ""
@@ -105,7 +105,7 @@ class PatchesView(FigureView):
             f"({step * patch} px){later_stage}." if step > 1 else ""
         )
         self.set_note(
-            f"{size}×{size} px{padded} → {rows}×{cols} = {rows * cols} patches of {patch}×{patch}×3 "
+            f"{height}×{width} px{padded} → {rows}×{cols} = {rows * cols} patches of {patch}×{patch}×3 "
             f"= {patch * patch * 3} values → linear embedding to C = {context.config.embed_dim}.<br>"
             f"A token of stage {context.stage + 1} covers {stride}×{stride} px "
             f"= {stride // patch}×{stride // patch} patches.{thinned}"
@@ -135,10 +135,10 @@ class PatchesView(FigureView):
         row, col = patch
         _, cols = self.grid_shape()
         assert self.context is not None
-        size = self.context.image_size
+        height, width = self.context.image_shape
         where = (
             "padding"
-            if point.x() >= size or point.y() >= size
+            if point.x() >= width or point.y() >= height
             else f"pixel ({int(point.y())}, {int(point.x())})"
         )
         return f"patch row {row}, col {col} · token index {row * cols + col} · {where}"

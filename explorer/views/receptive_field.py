@@ -39,16 +39,18 @@ FIELD_ALPHA = 70
 
 
 @lru_cache(maxsize=16)
-def cached_growth(config: SwinConfig, size: int, patch_row: int, patch_col: int
+def cached_growth(config: SwinConfig, shape: tuple[int, int], patch_row: int, patch_col: int
                   ) -> tuple[tuple[int, int, int], ...]:
-    """:func:`swin_model.windows.receptive_field_growth` on a ``size`` × ``size`` input."""
-    return tuple(receptive_field_growth(config, size, size, patch_row, patch_col))
+    """:func:`swin_model.windows.receptive_field_growth` on an input of ``shape`` = (H, W)."""
+    return tuple(receptive_field_growth(config, *shape, patch_row, patch_col))
 
 
 @lru_cache(maxsize=32)
-def cached_field(config: SwinConfig, size: int, stage: int, block: int, row: int, col: int) -> np.ndarray:
-    """:func:`swin_model.windows.receptive_field` (1-based stage and block), read-only."""
-    field = receptive_field(config, size, size, stage, block, row, col)
+def cached_field(config: SwinConfig, shape: tuple[int, int], stage: int, block: int, row: int, col: int
+                 ) -> np.ndarray:
+    """:func:`swin_model.windows.receptive_field` on an input of ``shape`` = (H, W) (1-based
+    stage and block), read-only."""
+    field = receptive_field(config, *shape, stage, block, row, col)
     field.setflags(write=False)
     return field
 
@@ -167,19 +169,19 @@ class ReceptiveFieldView(FigureView):
         geometry = context.geometry
         stride = geometry.stride
         patch = context.config.patch_size
-        size = context.image_size
+        shape = context.image_shape
         self.photo.draw(self, geometry.padded_height * stride, geometry.padded_width * stride)
         self.panel.set_extent(0, 0, geometry.padded_width * stride, geometry.padded_height * stride)
         row, col = context.query
         stage, block = context.stage + 1, context.block + 1
         configs = self._configs()
         shifted = context.config.shifted
-        self._field = cached_field(configs[shifted], size, stage, block, row, col)
-        self._other = cached_field(configs[not shifted], size, stage, block, row, col)
+        self._field = cached_field(configs[shifted], shape, stage, block, row, col)
+        self._other = cached_field(configs[not shifted], shape, stage, block, row, col)
         self._patch_grid = self._field.shape
         patch_row, patch_col = row << context.stage, col << context.stage
         self._growth = {
-            setting: cached_growth(configs[setting], size, patch_row, patch_col) for setting in (True, False)
+            setting: cached_growth(configs[setting], shape, patch_row, patch_col) for setting in (True, False)
         }
         self._draw_field(patch, shifted)
         self.token_item.setPath(rect_path(np.array([[col * stride, row * stride, stride, stride]])))

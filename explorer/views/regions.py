@@ -10,8 +10,10 @@ numbered regions with its window borders.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -59,11 +61,14 @@ __all__ = [
     "RegionsView",
     "drawn_rect",
     "grid_numbering",
+    "grid_region_sentence",
     "lecture_label",
     "numbered_map",
     "numbered_text",
     "numbering_of",
+    "placed_together",
     "region_text",
+    "shared_windows",
     "state_numbering",
     "window_region_sentence",
 ]
@@ -139,6 +144,22 @@ def numbered_map(official: np.ndarray, numbering: Literal["official", "lecture"]
     return relabelled
 
 
+def shared_windows(official_rolled: np.ndarray, window: int) -> dict[tuple[int, ...], list[int]]:
+    """The windows of a rolled grid that hold more than one lecture region, grouped by the
+    regions they hold: {(lecture regions, ascending): [row-major window indices,
+    ascending]}. ``official_rolled`` is the (Hp, Wp) official ``img_mask``."""
+    rows, cols = official_rolled.shape
+    windows = window_index_map(rows, cols, window)
+    lecture = official_to_lecture_region(np.asarray(official_rolled))
+    held_regions = np.zeros((int(windows.max()) + 1, 9), dtype=bool)  # [w, r]: window w holds region r
+    held_regions[windows.ravel(), lecture.ravel()] = True
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index in np.flatnonzero(held_regions.sum(axis=1) > 1):
+        held = tuple(int(region) for region in np.flatnonzero(held_regions[index]))
+        groups.setdefault(held, []).append(int(index))
+    return groups
+
+
 def window_region_sentence(official_rolled: np.ndarray, window: int, shift: int) -> str:
     """The lecture's sentence for a rolled grid: which lecture regions share a window.
 
@@ -148,14 +169,8 @@ def window_region_sentence(official_rolled: np.ndarray, window: int, shift: int)
     if not shift:
         return ""
     rows, cols = official_rolled.shape
-    windows = window_index_map(rows, cols, window)
     per_row = cols // window
-    lecture = official_to_lecture_region(official_rolled)
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for index in range(int(windows.max()) + 1):
-        held = tuple(int(region) for region in np.unique(lecture[windows == index]))
-        if len(held) > 1:
-            groups.setdefault(held, []).append(index)
+    groups = shared_windows(official_rolled, window)
     last_row, last_col = rows // window - 1, per_row - 1
 
     def where(indices: list[int]) -> str:
@@ -180,6 +195,13 @@ def window_region_sentence(official_rolled: np.ndarray, window: int, shift: int)
     parts = [f"{where(indices)} regions {regions(held)}"
              for held, indices in sorted(groups.items(), key=lambda item: (len(item[0]), item[1]))]
     return "; ".join(parts)
+
+
+@lru_cache(maxsize=16)
+def grid_region_sentence(rows: int, cols: int, window: int, shift: int) -> str:
+    """:func:`window_region_sentence` of the (rows, cols) padded grid's official regions
+    (remembered: the notes ask for it on every redraw)."""
+    return window_region_sentence(region_map(rows, cols, window, shift), window, shift)
 
 
 # --- labels placed without collisions --------------------------------------------------------------
@@ -237,6 +259,10 @@ class PlacedLabels:
         self._measurer = Label()
         self._sizes_cache: dict[tuple[str, float], tuple[float, float]] = {}
         self._group: list[PlacedLabels] = [self]
+        self._holding = False
+        """Inside :func:`placed_together`: new labels wait until the group is placed."""
+        self._fitting = False
+        """The group's extents are being set: range changes place nothing yet."""
         self.force_gutter = False
         """Leave room for outside labels even when every label fits inside (an animation
         keeps one layout through all its frames)."""
@@ -251,8 +277,23 @@ class PlacedLabels:
         self._specs = list(specs)
         self._content = content
         self._layout_key = None
-        self.fit()
+        if not self._holding:
+            self.fit_and_place()
+
+    def fit_and_place(self) -> None:
+        """Fit the extents of the group (:meth:`fit`), then place the labels of each of its
+        panels once, at its final extent."""
+        for panel in self._group:
+            panel._fitting = True
+        try:
+            self.fit()
+        finally:
+            for panel in self._group:
+                panel._fitting = False
         self.relayout()
+        for panel in self._group:
+            if panel is not self and panel._alive():
+                panel.relayout()
 
     def sizes(self) -> list[int]:
         """Font sizes (points) to try, largest first; the theme's small size is the least."""
@@ -352,12 +393,11 @@ class PlacedLabels:
     # --- placing -----------------------------------------------------------------------------------
 
     def _on_resized(self, *_: object) -> None:
-        if self._alive():
-            self.fit()
-            self.relayout()
+        if self._alive() and not self._holding:
+            self.fit_and_place()
 
     def _on_range_changed(self, *_: object) -> None:
-        if self._alive():
+        if self._alive() and not self._fitting and not self._holding:
             self.relayout()
 
     def _alive(self) -> bool:
@@ -372,10 +412,18 @@ class PlacedLabels:
             return
         self._layout_key = key
         x, y, w, h = self._content
-        requests = self._requests(scale, left, top)
-        bounds = Box(1.0, 1.0, width - 2.0, height - 2.0)
-        avoid = [Box((x - left) * scale, (y - top) * scale, w * scale, h * scale)]
-        layout = place_labels(requests, bounds, self.measure, self.sizes(), avoid=avoid, gap=2.0)
+        # in pixels rounded to a millionth: the placement is a function of these boxes, texts
+        # and fonts alone, so a panel coming back to a recent state, or a zoom moved to
+        # another place of the same grid, reuses it (float noise in the frame changes nothing)
+        requests = tuple(replace(request, target=_rounded(request.target))
+                         for request in self._requests(scale, left, top))
+        bounds = _rounded(Box(1.0, 1.0, width - 2.0, height - 2.0))
+        avoid = [_rounded(Box((x - left) * scale, (y - top) * scale, w * scale, h * scale))]
+        sizes = self.sizes()
+        layout = _LAYOUTS.fetch(
+            (self.view.theme.name, tuple(sizes), bounds, avoid[0], requests),
+            lambda: place_labels(requests, bounds, self.measure, sizes, avoid=avoid, gap=2.0),
+        )
         self._layout = layout
         self._write(layout, scale, left, top)
 
@@ -433,6 +481,33 @@ class PlacedLabels:
     def leader_segments(self) -> int:
         """How many leader lines are drawn."""
         return sum(1 for placed in self._placed if placed.leader is not None)
+
+
+@contextmanager
+def placed_together(*panels: PlacedLabels) -> Iterator[None]:
+    """Set the labels of several linked panels (:meth:`PlacedLabels.link`) in the block,
+    then fit and place them once: each panel's labels are placed for the final extents
+    only, instead of once per panel changed."""
+    for panel in panels:
+        panel._holding = True
+    try:
+        yield
+    finally:
+        for panel in panels:
+            panel._holding = False
+        for panel in panels:
+            if panel._alive():
+                panel.fit_and_place()
+
+
+_LAYOUTS = LruCache(64)
+"""Recent label layouts (:class:`LabelLayout`, in output pixels) by their inputs, shared
+by every panel: the regions and the cyclic shift place the same labels."""
+
+
+def _rounded(box: Box) -> Box:
+    """``box`` to a millionth of a pixel."""
+    return Box(round(box.x, 6), round(box.y, 6), round(box.width, 6), round(box.height, 6))
 
 
 def drawn_rect(item: QtWidgets.QGraphicsItem) -> QtCore.QRectF:
@@ -616,6 +691,7 @@ class RegionsView(FigureView):
             "The same windows on the original grid: shifted by M/2 and wrapping around the edges."
         )
         self._key: tuple[object, ...] | None = None
+        self._maps = LruCache(4)
 
     # --- numbering --------------------------------------------------------------------------
 
@@ -660,35 +736,36 @@ class RegionsView(FigureView):
         key = (rows, cols, window, shift, stride, self.theme.name, numbering)
         if key != self._key:
             self._key = key
-            official = region_map(rows, cols, window, shift)
-            original_colours = reverse_cyclic_shift(official, shift, dims=(0, 1))
             rolled_numbering = grid_numbering(numbering, "rolled")
             original_numbering = grid_numbering(numbering, "original")
-            self.official_regions.draw(
-                official,
-                numbered_map(official, rolled_numbering, shift),
-                stride,
-                numbered_text(rolled_numbering, shift),
-                window_index_map(rows, cols, window),
-                window,
-                self.theme.grid,
-                keep_from="end",
-                key=(*key, "rolled"),
+            official, rolled_numbers, windows, original_colours, original_numbers, original_windows = (
+                self._maps.fetch((rows, cols, window, shift, numbering),
+                                 lambda: _region_maps(rows, cols, window, shift, numbering))
             )
-            original_numbers = (lecture_region_map(rows, cols, window, shift)
-                                if original_numbering == "lecture" else original_colours)
-            self.lecture_regions.draw(
-                original_colours,
-                original_numbers,
-                stride,
-                numbered_text(original_numbering, shift),
-                reverse_cyclic_shift(window_index_map(rows, cols, window), shift, dims=(0, 1)),
-                window,
-                SHIFTED_WINDOW_COLOR if shift else self.theme.grid,
-                dashed=bool(shift),
-                keep_from="start",
-                key=(*key, "original"),
-            )
+            with placed_together(self.official_regions.labels, self.lecture_regions.labels):
+                self.official_regions.draw(
+                    official,
+                    rolled_numbers,
+                    stride,
+                    numbered_text(rolled_numbering, shift),
+                    windows,
+                    window,
+                    self.theme.grid,
+                    keep_from="end",
+                    key=(*key, "rolled"),
+                )
+                self.lecture_regions.draw(
+                    original_colours,
+                    original_numbers,
+                    stride,
+                    numbered_text(original_numbering, shift),
+                    original_windows,
+                    window,
+                    SHIFTED_WINDOW_COLOR if shift else self.theme.grid,
+                    dashed=bool(shift),
+                    keep_from="start",
+                    key=(*key, "original"),
+                )
         titles = self.panel_titles()
         self.style_title(self.official_panel.title, titles[0])
         self.style_title(self.lecture_panel.title, titles[1])
@@ -717,12 +794,11 @@ class RegionsView(FigureView):
         pairs = ", ".join(
             f"{region}→{int(official_to_lecture_region(np.asarray(region)))}" for region in range(9)
         )
-        rows, cols = geometry.padded_height, geometry.padded_width
-        sentence = window_region_sentence(region_map(rows, cols, window, shift), window, shift)
         parts = [official_words, lecture_words]
         if numbering == "both":
             parts.insert(0, "Left: official numbers. Right: the lecture's.")
         elif numbering == "lecture":
+            sentence = grid_region_sentence(geometry.padded_height, geometry.padded_width, window, shift)
             parts.append(f"In the lecture's numbering, after the roll {sentence}.")
         else:
             parts.append("Both panels show the official numbers.")
@@ -768,6 +844,21 @@ class RegionsView(FigureView):
                 f"{lecture} · {REGION_COLOR_NAMES[official]}"
             )
         return None
+
+
+def _region_maps(rows: int, cols: int, window: int, shift: int, numbering: Numbering
+                 ) -> tuple[np.ndarray, ...]:
+    """The (rows, cols) maps of the two panels of a padded grid: on the rolled grid its
+    official regions (the colours), the numbers written and the windows; on the original
+    grid the same three."""
+    official = region_map(rows, cols, window, shift)
+    original_colours = reverse_cyclic_shift(official, shift, dims=(0, 1))
+    windows = window_index_map(rows, cols, window)
+    rolled_numbers = numbered_map(official, grid_numbering(numbering, "rolled"), shift)
+    original_numbers = (lecture_region_map(rows, cols, window, shift)
+                        if grid_numbering(numbering, "original") == "lecture" else original_colours)
+    original_windows = reverse_cyclic_shift(windows, shift, dims=(0, 1))
+    return official, rolled_numbers, windows, original_colours, original_numbers, original_windows
 
 
 def numbered_text(numbering: Literal["official", "lecture"], shift: int) -> Callable[[int], str]:

@@ -520,8 +520,7 @@ class RelativePositionView(FigureView):
         return (f"Each head has one learned value per offset: {side}² = {side * side} for "
                 f"T = {table_window}. "
                 f"The bias of a pair depends only on Δ = query − key, so every query of the window reads "
-                f"an M×M block of the table (outlined), shifted by its own position.{shrunk}{values} "
-                f"Click a slot of the window to pick another query.")
+                f"an M×M block of the table (outlined), shifted by its own position.{shrunk}{values}")
 
     def _caption_parts(self) -> list[str]:
         assert self.context is not None
@@ -567,7 +566,7 @@ class RelativePositionView(FigureView):
             key_row, key_col = divmod(slot, size)
             text = (f"key slot {slot} = token {self._slot_token(slot)} · Δ = ({query_row - key_row}, "
                     f"{query_col - key_col}) · table cell #{cell} (row {cell // side}, col {cell % side})")
-            return text + self._value_text(cell)
+            return text + self._value_text(cell) + " · click to make it the query"
         point = self.table_panel.view_point(scene_pos)
         if point is not None:
             cell_rc = cell_at(point.x(), point.y(), self.table_cell, side, side)

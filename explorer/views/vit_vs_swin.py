@@ -17,7 +17,7 @@ from swin_model.windows import StageGeometry
 from .base import FigureView
 from .cells import padded_canvas, padding_rects
 from .cost import TICK_SIZES, attention_curves, cost_report
-from .items import Panel, grid_path, hatch_path, make_path_item, rect_path
+from .items import Panel, cache_axes, grid_path, hatch_path, make_path_item, rect_path
 from .lecture_diagram import Diagram, diagram_sizes
 from .lecture_layout import VIT_B16, Rect, shape_text, vit_grid, vit_msa_omega
 
@@ -90,6 +90,7 @@ class VitVsSwinView(FigureView):
         menu.setParent(self, menu.windowFlags())
         self.plot.setMinimumHeight(150)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
+        cache_axes(self.plot)
         self.legend = self.plot.addLegend(offset=(10, 10))
         self.vit_curve = self.plot.plot(name=f"{VIT_B16.name}: {VIT_B16.depth} layers × Ω(MSA)")
         self.swin_curve = self.plot.plot(name="Swin: Σ blocks Ω(W-MSA)")
@@ -135,10 +136,10 @@ class VitVsSwinView(FigureView):
     def _redraw(self) -> None:
         context = self.context
         assert context is not None
-        size = context.image_size
+        shape = context.image_shape
         key = (
             context.config,
-            size,
+            shape,
             context.stage,
             model_label(context.state),
             self.theme.name,
@@ -147,7 +148,7 @@ class VitVsSwinView(FigureView):
         if key == self._drawn_key:
             return
         self._drawn_key = key
-        self.report = cost_report(context.config, size)
+        self.report = cost_report(context.config, *shape)
         self._draw_diagram()
         self._draw_curves()
         self.set_note(self._note())
@@ -204,8 +205,7 @@ class VitVsSwinView(FigureView):
         maps_top = titles_y + line
         below_y = maps_top + map_side + 0.4 * small
         under_lines = max(len(texts) for texts in (*vit_maps, *swin_maps))
-        size = context.image_size
-        vit_h, vit_w = vit_grid(size, size)
+        vit_h, vit_w = vit_grid(*context.image_shape)
         swin_name = model_label(context.state)
         for name, left in lefts.items():
             is_vit = name == "vit"
@@ -237,8 +237,8 @@ class VitVsSwinView(FigureView):
                 (vit_h, vit_w) if is_vit else (context.geometries[0].height, context.geometries[0].width)
             )
             photo_extent = max(rows, cols) * patch
-            self._draw_photo(name, photo, photo_extent)
             scale = photo_side / photo_extent
+            self._draw_photo(name, photo.x, photo.y, rows * patch, cols * patch, scale)
             if patch * scale >= MIN_DRAWN_CELL:
                 patch_path.addPath(grid_path(rows, cols, 1, 1, patch * scale).translated(photo.x, photo.y))
             diagram.box(photo, self.pen(foreground, theme.line_width), None, z=7, key=(f"{name}-photo",))
@@ -320,7 +320,7 @@ class VitVsSwinView(FigureView):
             )
             fills.append(real)
             for px, py, pw, ph in padding_rects(
-                geometry.height, geometry.padded_height, geometry.padded_width
+                (geometry.height, geometry.width), geometry.padded_height, geometry.padded_width
             ):
                 paddings.append(Rect(x + px * cell, maps_top + py * cell, pw * cell, ph * cell))
             if cell >= MIN_DRAWN_CELL:
@@ -388,7 +388,7 @@ class VitVsSwinView(FigureView):
         extent = diagram.extent.grown(0.5 * small)
         self.panel.set_extent(extent.x, extent.y, extent.width, extent.height)
         self.style_title(
-            self.panel.title, f"{VIT_B16.name} against {swin_name} on the same {size}×{size} image"
+            self.panel.title, f"{VIT_B16.name} against {swin_name} on the same {context.input_text()} image"
         )
 
     @staticmethod
@@ -404,11 +404,11 @@ class VitVsSwinView(FigureView):
         """ViT's lines beside the photo, under each map, and its cost formula: (text, bold)."""
         context = self.context
         assert context is not None
-        size = context.image_size
+        height, width = context.image_shape
         patch, channels = VIT_B16.patch_size, VIT_B16.embed_dim
-        rows, cols = vit_grid(size, size)
+        rows, cols = vit_grid(height, width)
         tokens = rows * cols
-        padded = rows * patch != size or cols * patch != size
+        padded = rows * patch != height or cols * patch != width
         beside = [
             (f"{patch}×{patch} px patches of {patch}·{patch}·3 = {patch * patch * 3} values", True),
             (f"{rows}×{cols} = {tokens} tokens, C = {channels}, {VIT_B16.num_heads} heads", False),
@@ -416,7 +416,7 @@ class VitVsSwinView(FigureView):
         ]
         if padded:
             beside.append((f"padded to {rows * patch}×{cols * patch} px", False))
-        omega = vit_msa_omega(size, size)
+        omega = vit_msa_omega(height, width)
         per_map = [
             (shape_text(rows, cols, channels), True),
             (f"1 window of {tokens}", False),
@@ -477,46 +477,49 @@ class VitVsSwinView(FigureView):
             (f"Ω = {si(stage.wmsa_omega, 2, space=True)}", False),
         ]
 
-    def _draw_photo(self, name: str, rect: Rect, extent: int) -> None:
-        """The photo on an ``extent`` px square canvas (padding grey) in ``rect``."""
+    def _draw_photo(self, name: str, x: float, y: float, extent_height: int, extent_width: int,
+                    scale: float) -> None:
+        """The photo on an ``extent`` px canvas (padding grey), its top-left at (x, y),
+        ``scale`` diagram units a pixel."""
         context = self.context
         assert context is not None
-        size = context.image_size
+        shape = context.image_shape
         photo = self.photos[name]
-        key = (size, extent, self.theme.name)
+        key = (shape, extent_height, extent_width, self.theme.name)
         if key != self._photo_keys.get(name) or self._photo_prepared.get(name) is not self.prepared:
             self._photo_keys[name], self._photo_prepared[name] = key, self.prepared
             fill = QtGui.QColor(self.theme.padding)
             canvas = padded_canvas(
-                self.prepared, size, extent, extent, (fill.red(), fill.green(), fill.blue())
+                self.prepared, shape, extent_height, extent_width, (fill.red(), fill.green(), fill.blue())
             )
-            photo.setImage(canvas, autoLevels=False, levels=(0, 255))
-        photo.setRect(QtCore.QRectF(rect.x, rect.y, rect.width, rect.height))
+            photo.setImage(canvas, autoLevels=False, levels=None)
+        photo.setRect(QtCore.QRectF(x, y, extent_width * scale, extent_height * scale))
 
     def _draw_curves(self) -> None:
         context = self.context
         report = self.report
         assert context is not None and report is not None
-        size = context.image_size
+        height, width = context.image_shape
+        size = max(height, width)
         largest = int(np.ceil(max(448, min(1024, 2 * size), size) / 16) * 16)
         curve_config = context.config.replace(img_size=224, shifted=True)
         key = (curve_config, largest, self.theme.name)
-        width = self.theme.thick_width
+        line_width = self.theme.thick_width
         if key != self._curve_key:
             self._curve_key = key
             sides, _, swin = attention_curves(curve_config, largest)
             pixels = sides.astype(np.float64) ** 2
             self.vit_curve.setData(
-                pixels, vit_attention_curve(sides) / 1e9, pen=pg.mkPen(MSA_COLOR, width=width)
+                pixels, vit_attention_curve(sides) / 1e9, pen=pg.mkPen(MSA_COLOR, width=line_width)
             )
-            self.swin_curve.setData(pixels, swin / 1e9, pen=pg.mkPen(WMSA_COLOR, width=width))
+            self.swin_curve.setData(pixels, swin / 1e9, pen=pg.mkPen(WMSA_COLOR, width=line_width))
             ticks = [(float(side**2), str(side)) for side in TICK_SIZES if side <= largest]
             self.plot.getAxis("bottom").setTicks([ticks])
             self.plot.setXRange(0, float(largest**2), padding=0.02)
-        vit_now = VIT_B16.depth * vit_msa_omega(size) / 1e9
+        vit_now = VIT_B16.depth * vit_msa_omega(height, width) / 1e9
         swin_now = sum(stage.depth * stage.wmsa_omega for stage in report.stages) / 1e9
         self.current.setData(
-            [float(size**2)] * 2,
+            [float(height * width)] * 2,
             [vit_now, swin_now],
             brush=[pg.mkBrush(MSA_COLOR), pg.mkBrush(WMSA_COLOR)],
             pen=pg.mkPen(self.theme.foreground, width=1.5),
@@ -533,7 +536,7 @@ class VitVsSwinView(FigureView):
                     size=f"{self.theme.small_size}pt",
                 )
         self.plot.setTitle(
-            f"attention cost of the whole model vs input size (current: {size} px)",
+            f"attention cost of the whole model vs input size (current: {context.input_text()} px)",
             color=self.theme.foreground,
             size=f"{self.theme.label_size}pt",
         )
@@ -599,6 +602,6 @@ class VitVsSwinView(FigureView):
                 f"{geometry.window_size}×{geometry.window_size}"
             )
         if key[0] == "vit-map":
-            rows, cols = vit_grid(context.image_size)
+            rows, cols = vit_grid(*context.image_shape)
             return f"ViT: {rows}×{cols} tokens of 16×16 px, one window of all {rows * cols}"
         return None
