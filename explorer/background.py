@@ -22,8 +22,8 @@ __all__ = ["JobOutcome", "NewestJobThread", "Relay"]
 @dataclass(frozen=True)
 class JobOutcome:
     """What a job gave: its ``tag`` (whatever the caller submitted with it), its ``value``,
-    or the ``error`` it raised (any BaseException but SystemExit: a MemoryError or a library
-    bug is reported, not lost)."""
+    or the ``error`` it raised (any exception: a MemoryError or a library bug is reported,
+    not lost)."""
 
     tag: Any
     value: Any = None
@@ -89,8 +89,6 @@ class NewestJobThread:
                 self._running = True
             try:
                 outcome = JobOutcome(tag, value=job())
-            except SystemExit:
-                raise
             except BaseException as error:  # a MemoryError, a library bug: deliver it, go on
                 outcome = JobOutcome(tag, error=error)
             with self._lock:
