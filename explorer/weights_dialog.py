@@ -237,7 +237,6 @@ class WeightsDialog(QtWidgets.QDialog):
         worker.succeeded.connect(self._on_succeeded)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
-        thread.finished.connect(worker.deleteLater)
         thread.finished.connect(self._on_thread_finished)
         self._worker, self._thread = worker, thread
         self._set_busy(True)
@@ -312,9 +311,13 @@ class WeightsDialog(QtWidgets.QDialog):
     @QtCore.Slot()
     def _on_thread_finished(self) -> None:
         thread = self._thread
-        self._thread = self._worker = None
         if thread is not None:
+            # ``finished`` is sent from the thread just before it ends: let it end, then the
+            # worker (released here) and the thread are deleted on this thread, never on the
+            # ending one
+            thread.wait()
             thread.deleteLater()
+        self._thread = self._worker = None
         self._set_busy(False)
         if self._delete_when_stopped:
             self.deleteLater()

@@ -36,6 +36,7 @@ __all__ = [
     "effective_window",
     "lecture_region_map",
     "locate_token",
+    "mask_of_regions",
     "merge_patches",
     "official_table_windows",
     "official_to_lecture_region",
@@ -386,7 +387,14 @@ def attention_mask_array(height: int, width: int, window_size: int, shift_size: 
     zeros when ``shift_size`` is 0."""
     img_mask = region_map(height, width, window_size, shift_size).reshape(1, height, width, 1)
     mask_windows = window_partition(img_mask, window_size).reshape(-1, window_size * window_size)
-    different = mask_windows[:, None, :] != mask_windows[:, :, None]
+    return mask_of_regions(mask_windows)
+
+
+def mask_of_regions(slot_regions: np.ndarray) -> np.ndarray:
+    """The official mask rule on windows whose slots hold ``slot_regions`` (..., N): float32
+    (..., N, N), :data:`MASK_VALUE` where the key's region differs from the query's, 0.0
+    where they match."""
+    different = slot_regions[..., None, :] != slot_regions[..., :, None]
     return np.where(different, np.float32(MASK_VALUE), np.float32(0.0))
 
 

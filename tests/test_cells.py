@@ -261,3 +261,22 @@ def test_padding_rects_cover_exactly_the_rolled_padding(shape: tuple[int, int], 
     for x, y, w, h in np.asarray(padding_rects(shape, height, width, roll)).astype(int):
         drawn[y : y + h, x : x + w] += 1
     np.testing.assert_array_equal(drawn, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    extent=st.tuples(st.integers(1, 24), st.integers(1, 24)),
+    image=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    roll=st.integers(1, 50),
+)
+def test_rolled_padding_rects_are_the_rectangles_of_the_rolled_canvas(extent, image, roll):
+    """The rectangles computed from the strips are those :func:`label_rectangles` cuts the
+    rolled padding canvas into, in the same order."""
+    height, width = extent
+    shape = (round(image[0] * height), round(image[1] * width))
+    padding = np.ones((height, width), dtype=np.int64)
+    padding[: shape[0], : shape[1]] = 0
+    cells = label_rectangles(cyclic_shift(padding, roll, dims=(0, 1)))
+    cells = cells[cells[:, 4] == 1]
+    expected = np.stack([cells[:, 1], cells[:, 0], cells[:, 3], cells[:, 2]], axis=1)
+    np.testing.assert_array_equal(padding_rects(shape, float(height), float(width), roll), expected)

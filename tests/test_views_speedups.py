@@ -298,3 +298,166 @@ def test_cached_axes_paint_from_a_pixmap_on_screen_and_export_as_vectors(qtbot):
     for axis in axes:
         axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
     assert render_svg(view) == with_cache
+
+
+# --- first draws: label placement, the mask overview, label pools -------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    boxes=st.lists(st.tuples(edges, edges, sides, sides), min_size=0, max_size=8),
+    start=st.tuples(edges, edges),
+    step=st.sampled_from([0.5, 1.0, 2.5, 3.0]),
+    size=st.tuples(sides, sides),
+)
+def test_overlap_on_the_grid_is_the_box_by_box_overlap(boxes, start, step, size):
+    others = [Box(*box) for box in boxes]
+    xs = label_layout._positions(start[0], start[0] + 60.0, step)
+    ys = label_layout._positions(start[1], start[1] + 45.0, step)
+    grid_x, grid_y = (values.ravel() for values in np.meshgrid(xs, ys))
+    width, height = size
+    expected = label_layout._overlap_areas(grid_x, grid_y, width, height, others)
+    found = label_layout._overlap_area_grid(xs, ys, width, height, others)
+    assert found.shape == (len(ys), len(xs))
+    np.testing.assert_array_equal(found.ravel(), expected)  # bit for bit: same sums, same order
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cost=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5, np.inf]), min_size=0, max_size=60),
+    count=st.integers(1, 12),
+)
+def test_first_indices_are_the_stable_sort_prefix(cost, count):
+    values = np.asarray(cost, dtype=np.float64)  # few distinct values: many ties
+    expected = np.argsort(values, kind="stable")[:count]
+    np.testing.assert_array_equal(label_layout._first_indices(values, count), expected)
+
+
+def test_outside_labels_land_where_the_candidate_by_candidate_search_puts_them(monkeypatch):
+    """The grid search of ``_Placer.outside`` against the search it replaces (every free
+    candidate built, its overlap summed box by box, all costs sorted), on crowded maps."""
+
+    def outside_by_candidates(self, target, others, width, height):
+        xs, ys = self.candidates(width, height)
+        if len(xs) == 0:
+            return None
+        away = label_layout._free(xs, ys, width, height, [target.expanded(self.gap)])
+        xs, ys = xs[away], ys[away]
+        if len(xs) == 0:
+            return None
+        dx = np.maximum(np.maximum(target.x - (xs + width), xs - target.right), 0.0)
+        dy = np.maximum(np.maximum(target.y - (ys + height), ys - target.bottom), 0.0)
+        covered = label_layout._overlap_areas(xs, ys, width, height, [*self.avoid, *others])
+        cx, cy = target.centre
+        off_middle = np.hypot(xs + width / 2 - cx, ys + height / 2 - cy)
+        cost = np.hypot(dx, dy) + 2.0 * covered / max(width, 1.0) + 0.05 * off_middle
+        best, tried = None, 0
+        for index in np.argsort(cost, kind="stable")[:600]:
+            box = Box(float(xs[index]), float(ys[index]), width, height)
+            leader = label_layout._leader(box, target)
+            if not (self.leader_clear(leader, box) and self.box_clear_of_leaders(box)):
+                continue
+            crossed = sum(1 for other in others if other.area < 4 * width * height
+                          and label_layout._segment_crosses_box(leader, other))
+            score = float(cost[index]) + 3.0 * height * crossed
+            if best is None or score < best[0]:
+                best = (score, box, leader)
+            tried += 1
+            if crossed == 0 or tried >= 40:
+                break
+        return None if best is None else (best[1], best[2])
+
+    metrics = label_layout.SimpleTextMetrics()
+    layouts = []
+    for rows, window, shift in ((8, 4, 2), (14, 7, 3), (12, 6, 3)):
+        official = region_map(rows, rows, window, shift)
+        scale = 160.0 / rows
+        requests = []
+        for value in np.unique(official):
+            cells = np.argwhere(official == value)
+            (y0, x0), (y1, x1) = cells.min(0), cells.max(0) + 1
+            target = Box(float(x0) * scale + 40, float(y0) * scale + 30, float(x1 - x0) * scale,
+                         float(y1 - y0) * scale)
+            requests.append(label_layout.LabelRequest(f"region {value}", target))
+        bounds, avoid = Box(0, 0, 240, 220), [Box(40, 30, 160, 160)]
+        layouts.append((requests, bounds, avoid))
+    placed = [label_layout.place_labels(r, b, metrics, [14, 11, 8], avoid=a) for r, b, a in layouts]
+    monkeypatch.setattr(label_layout._Placer, "outside", outside_by_candidates)
+    reference = [label_layout.place_labels(r, b, metrics, [14, 11, 8], avoid=a) for r, b, a in layouts]
+    assert any(layout.of_kind("outside") for layout in reference)
+    assert placed == reference
+
+
+@pytest.mark.parametrize(("rows", "cols", "window", "shift"),
+                         [(8, 8, 4, 2), (14, 21, 7, 3), (28, 14, 7, 3), (24, 24, 12, 6), (63, 63, 7, 3)])
+@pytest.mark.parametrize("factor", [2, 3, 5, 8, 13, 64])
+def test_mask_overview_counts_give_the_image_of_the_full_canvas(rows, cols, window, shift, factor):
+    from explorer.views.density import block_mean_codes
+    from explorer.views.geometry_cache import cached_mask, cached_slot_regions
+    from explorer.views.mask import _BLOCKED, _GAP, mean_colours, tile_code_counts
+
+    masks = cached_mask(rows, cols, window, shift)
+    per_row, per_column = cols // window, rows // window
+    size = window * window
+    step = size + max(2, size // 6)
+    canvas = np.full((per_column, step, per_row, step), _GAP, dtype=np.uint8)
+    blocked = (masks != 0).astype(np.uint8) * _BLOCKED
+    canvas[:, :size, :, :size] = blocked.reshape(per_column, per_row, size, size).transpose(0, 2, 1, 3)
+    canvas = canvas.reshape(per_column * step, per_row * step)
+    palette = np.array([[250, 240, 230], [20, 40, 120], [255, 255, 255]], dtype=np.uint8)
+    regions = cached_slot_regions(rows, cols, window, shift)
+    counts = tile_code_counts(regions, per_row, per_column, step, factor)
+    assert counts is not None
+    np.testing.assert_array_equal(mean_colours(counts, palette, factor),
+                                  block_mean_codes(canvas, palette, factor, _GAP))
+
+
+def test_window_masks_are_the_official_masks_one_window_at_a_time():
+    from explorer.views.geometry_cache import cached_mask
+    from explorer.views.mask import WindowMasks
+
+    masks = WindowMasks(14, 21, 7, 3)
+    full = cached_mask(14, 21, 7, 3)
+    assert masks.shape == full.shape and len(masks) == len(full)
+    for window in range(len(full)):
+        np.testing.assert_array_equal(masks[window], full[window])
+        assert masks[window].dtype == full.dtype
+        assert masks.is_masked(window) == bool(full[window].any())
+    assert masks.masked_windows() == int(full.any(axis=(1, 2)).sum())
+    assert masks.value(5, 0, 48) == float(full[5, 0, 48])
+    assert masks.full() is full
+
+
+def test_pooled_labels_stack_and_sit_as_labels_added_to_the_view_box(qtbot):
+    """Pool labels live in one layer item of the view box: they map to the same scene points
+    as a label added to the view box itself and stack by the pool's depth."""
+    import pyqtgraph as pg
+    from PySide6 import QtGui
+
+    from explorer.views.items import Label
+    from explorer.views.text_pool import TextPool
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    viewbox = widget.getViewBox()
+    viewbox.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+    widget.resize(300, 300)
+    widget.show()
+    font = QtGui.QFont()
+    direct = Label()
+    direct.setZValue(30)
+    viewbox.addItem(direct, ignoreBounds=True)
+    direct.configure("7", "#000000", font, (0.5, 0.5))
+    direct.setPos(3.0, 4.0)
+    below, above = TextPool(viewbox, z=5.0), TextPool(viewbox, z=50.0)
+    for pool in (below, above):
+        pool.begin()
+        pool.add("7", 3.0, 4.0, "#000000", font)
+        pool.end()
+    pooled_below, pooled_above = below.visible()[0], above.visible()[0]
+    for label in (pooled_below, pooled_above):
+        assert label.scene() is viewbox.scene()
+        assert label.mapToScene(label.rect().center()) == direct.mapToScene(direct.rect().center())
+    stacked = [item for item in viewbox.scene().items(direct.mapToScene(direct.rect().center()))
+               if isinstance(item, Label)]
+    assert stacked.index(pooled_above) < stacked.index(direct) < stacked.index(pooled_below)

@@ -23,8 +23,6 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from swin_model.windows import cyclic_shift
-
 __all__ = [
     "PreparedLike",
     "axis_strips",
@@ -378,9 +376,48 @@ def padding_rects(
     flat = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
     if not roll:
         return flat
-    padding = np.zeros((int(extent_height), int(extent_width)), dtype=np.int8)
-    for x, y, w, h in flat.astype(int):
-        padding[y : y + h, x : x + w] = 1
-    cells = label_rectangles(cyclic_shift(padding, roll, dims=(0, 1)))
-    cells = cells[cells[:, 4] == 1]
-    return np.stack([cells[:, 1], cells[:, 0], cells[:, 3], cells[:, 2]], axis=1)
+    # a cell of the rolled canvas is padding when its row or its column comes from the
+    # padding; the rows (columns) fall into a few intervals of one origin each, so the
+    # rectangles are: every padding row interval across the whole width, and every image
+    # row interval × every padding column interval -- what label_rectangles finds on the
+    # rolled canvas, in its order, without building that canvas
+    if roll < 0:
+        raise ValueError(f"roll must be >= 0, got {roll}")
+    height, width = int(extent_height), int(extent_width)
+    rows = _rolled_intervals(height, image_height, roll)
+    columns = [(start, end) for start, end, padded in _rolled_intervals(width, image_width, roll) if padded]
+    bands: list[tuple[int, int, list[tuple[int, int]]]] = []  # rows (top, bottom) and their runs
+    for top, bottom, padded in rows:
+        runs = [(0, width)] if padded else columns
+        if bands and bands[-1][2] == runs:  # same runs as the rows above: one taller rectangle
+            bands[-1] = (bands[-1][0], bottom, runs)
+        else:
+            bands.append((top, bottom, runs))
+    found = [(left, top, right - left, bottom - top) for top, bottom, runs in bands for left, right in runs]
+    cells = np.asarray(found, dtype=np.int64).reshape(-1, 4)
+    return cells[np.lexsort((cells[:, 1], cells[:, 0] + cells[:, 2], cells[:, 0]))]
+
+
+def _rolled_intervals(length: int, image_length: int, roll: int) -> list[tuple[int, int, bool]]:
+    """The positions 0..length of one axis of a canvas rolled back by ``roll`` (position p
+    shows (p + roll) mod length), as sorted intervals (start, end, padded), ``end``
+    exclusive, adjacent intervals of one kind merged: ``padded`` when they show positions
+    at or past ``image_length``."""
+    image_length = min(max(image_length, 0), length)
+    pieces = []
+    for first, last, padded in ((0, image_length, False), (image_length, length, True)):
+        if last <= first:
+            continue
+        start = (first - roll) % length
+        end = start + last - first
+        pieces.append((start, min(end, length), padded))
+        if end > length:
+            pieces.append((0, end - length, padded))
+    pieces.sort()
+    merged: list[tuple[int, int, bool]] = []
+    for start, end, padded in pieces:
+        if merged and merged[-1][2] == padded and merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], end, padded)
+        else:
+            merged.append((start, end, padded))
+    return merged

@@ -218,6 +218,33 @@ def _overlap_areas(xs: np.ndarray, ys: np.ndarray, width: float, height: float,
     return total
 
 
+def _overlap_area_grid(xs: np.ndarray, ys: np.ndarray, width: float, height: float,
+                       boxes: Sequence[Box]) -> np.ndarray:
+    """(len(ys), len(xs)): :func:`_overlap_areas` of the candidate boxes with top-left
+    corners on the grid ``xs`` × ``ys`` (row-major, the order of ``np.meshgrid(xs, ys)``).
+    A box's overlap is its overlap along x times its overlap along y, so each box costs
+    two short per-axis passes and one product; the sums run in the same order, so the
+    values are those :func:`_overlap_areas` gives."""
+    total = np.zeros((len(ys), len(xs)))
+    for other in boxes:
+        w = np.clip(np.minimum(xs + width, other.right) - np.maximum(xs, other.x), 0, None)
+        h = np.clip(np.minimum(ys + height, other.bottom) - np.maximum(ys, other.y), 0, None)
+        total += w[None, :] * h[:, None]
+    return total
+
+
+def _first_indices(cost: np.ndarray, count: int) -> np.ndarray:
+    """``np.argsort(cost, kind="stable")[:count]`` (the ``count`` smallest, ties in index
+    order) without sorting all of ``cost`` (N,): only the entries no larger than the
+    ``count``-th smallest value are sorted."""
+    if len(cost) <= 2 * count:
+        return np.argsort(cost, kind="stable")[:count]
+    limit = np.partition(cost, count - 1)[count - 1]
+    within = np.flatnonzero(cost <= limit)
+    first: np.ndarray = within[np.argsort(cost[within], kind="stable")[:count]]
+    return first
+
+
 def _free(xs: np.ndarray, ys: np.ndarray, width: float, height: float, taken: Sequence[Box]) -> np.ndarray:
     """(N,) bool: candidate boxes that overlap none of ``taken``."""
     free = np.ones(len(xs), dtype=bool)
@@ -336,29 +363,40 @@ class _Placer:
 
     def outside(self, target: Box, others: Sequence[Box], width: float,
                 height: float) -> tuple[Box, tuple[float, float, float, float]] | None:
-        """A free box of this size off ``target``, near it, with a clear leader."""
-        xs, ys = self.candidates(width, height)
-        if len(xs) == 0:
+        """A free box of this size off ``target``, near it, with a clear leader.
+
+        The candidates are the free corners of the step grid over the bounds; every term of
+        their cost depends on x and y apart (or is a product of such terms), so the costs
+        are computed on the grid's two axes and combined, then read at the free corners."""
+        bounds = self.bounds
+        grid_xs = _positions(bounds.x, bounds.right - width, self.step)
+        grid_ys = _positions(bounds.y, bounds.bottom - height, self.step)
+        if len(grid_xs) == 0 or len(grid_ys) == 0:
             return None
-        away = _free(xs, ys, width, height, [target.expanded(self.gap)])
-        xs, ys = xs[away], ys[away]
-        if len(xs) == 0:
+        free = _free_grid(grid_xs, grid_ys, width, height, self.taken_edges())
+        away = target.expanded(self.gap)
+        near_x = (grid_xs < away.right) & (away.x < grid_xs + width)
+        near_y = (grid_ys < away.bottom) & (away.y < grid_ys + height)
+        free &= ~(near_y[:, None] & near_x[None, :]).ravel()
+        kept = np.flatnonzero(free)
+        if len(kept) == 0:
             return None
-        dx = np.maximum(np.maximum(target.x - (xs + width), xs - target.right), 0.0)
-        dy = np.maximum(np.maximum(target.y - (ys + height), ys - target.bottom), 0.0)
-        distance = np.hypot(dx, dy)
+        xs, ys = grid_xs[kept % len(grid_xs)], grid_ys[kept // len(grid_xs)]
+        dx = np.maximum(np.maximum(target.x - (grid_xs + width), grid_xs - target.right), 0.0)
+        dy = np.maximum(np.maximum(target.y - (grid_ys + height), grid_ys - target.bottom), 0.0)
+        distance = np.hypot(dx[None, :], dy[:, None])
         # covering the map or another named area costs as much as moving a label's height
         # away for each label-sized area covered
-        covered = _overlap_areas(xs, ys, width, height, [*self.avoid, *others])
+        covered = _overlap_area_grid(grid_xs, grid_ys, width, height, [*self.avoid, *others])
         # among equally near places, the one facing the target's middle
         cx, cy = target.centre
-        off_middle = np.hypot(xs + width / 2 - cx, ys + height / 2 - cy)
-        cost = distance + 2.0 * covered / max(width, 1.0) + 0.05 * off_middle
+        off_middle = np.hypot((grid_xs + width / 2 - cx)[None, :], (grid_ys + height / 2 - cy)[:, None])
+        cost = (distance + 2.0 * covered / max(width, 1.0) + 0.05 * off_middle).ravel()[kept]
         # of the nearest places with a clear leader, the one whose leader crosses the fewest
         # other small areas (a leader across a thin strip seems to point at the strip)
         best: tuple[float, Box, tuple[float, float, float, float]] | None = None
         tried = 0
-        for index in np.argsort(cost, kind="stable")[:600]:
+        for index in _first_indices(cost, 600):
             box = Box(float(xs[index]), float(ys[index]), width, height)
             leader = _leader(box, target)
             if not (self.leader_clear(leader, box) and self.box_clear_of_leaders(box)):

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.palette import MASK_COLORS, REGION_COLORS, region_text_color
-from swin_model.windows import MASK_VALUE
+from swin_model.windows import MASK_VALUE, mask_of_regions
 
 from .base import FigureView
 from .cells import axis_strips, cell_at, horizontal_runs, tile_at, tile_origin, value_rects
@@ -67,6 +67,106 @@ HINT = "Click a window of the overview (right) to see its mask."
 _CLICK_HINT = " Click one of them at the right to see it."
 """The note's invitation to click: on screen only (left out while the scene is exported)."""
 
+class WindowMasks:
+    """The (num_windows, N, N) float32 attention masks of a shifted grid
+    (:func:`~explorer.views.geometry_cache.cached_mask`), one window at a time: a view
+    shows one window's mask, so the whole array (tens of MB at large inputs) is built
+    only when all of it is asked for. A window's mask is −100 where the official regions
+    of its query and key slots (``slot_regions`` (num_windows, N)) differ, 0 elsewhere."""
+
+    def __init__(self, height: int, width: int, window_size: int, shift_size: int) -> None:
+        self._key = (height, width, window_size, shift_size)
+        self.slot_regions = cached_slot_regions(height, width, window_size, shift_size)
+        count, size = self.slot_regions.shape
+        self.shape = (count, size, size)
+
+    def __len__(self) -> int:
+        return len(self.slot_regions)
+
+    def window(self, index: int) -> np.ndarray:
+        """(N, N) float32 mask of window ``index`` (:func:`swin_model.windows.mask_of_regions`)."""
+        return mask_of_regions(self.slot_regions[index])
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.window(index)
+
+    def value(self, window: int, query: int, key: int) -> float:
+        """The mask's value for ``query`` and ``key`` (slots) of window ``window``."""
+        return float(mask_of_regions(self.slot_regions[window, [query, key]])[0, 1])
+
+    def is_masked(self, window: int) -> bool:
+        """Whether window ``window`` holds more than one region (its mask is not all 0)."""
+        regions = self.slot_regions[window]
+        return bool((regions != regions[0]).any())
+
+    def masked_windows(self) -> int:
+        """How many windows hold more than one region (their mask is not all 0)."""
+        return int((self.slot_regions != self.slot_regions[:, :1]).any(axis=1).sum())
+
+    def full(self) -> np.ndarray:
+        """(num_windows, N, N) float32, read-only: every window's mask."""
+        return cached_mask(*self._key)
+
+
+MAX_SPARSE_TILES = 512
+""":func:`tile_code_counts` adds the tiles that hold a blocked cell one by one; beyond this
+many the whole canvas is counted at once instead."""
+
+
+def tile_code_counts(
+    slot_regions: np.ndarray, per_row: int, per_column: int, step: int, factor: int
+) -> np.ndarray | None:
+    """float32 (3, ⌈H/f⌉, ⌈W/f⌉): how many cells of each code (0 allowed, 1 blocked, 2 gap)
+    each f×f block of the overview canvas (H, W) = (per_column·step, per_row·step) holds,
+    the canvas completed with gap up to a multiple of f, as
+    :func:`~explorer.views.density.block_mean_codes` counts them, without building the
+    canvas. ``slot_regions`` (num_windows, N) gives each window slot's region; tile w is the
+    (N, N) mask of window w, blocked where query and key regions differ. The gaps repeat
+    along each axis, so the cells outside the gaps of a block are a product of two per-axis
+    counts; blocked cells lie only in the tiles of windows that hold several regions (the
+    last row and column of windows), counted tile by tile. None when too many tiles hold
+    several regions (:data:`MAX_SPARSE_TILES`)."""
+    size = slot_regions.shape[1]
+    several = np.flatnonzero((slot_regions != slot_regions[:, :1]).any(axis=1))
+    if len(several) > MAX_SPARSE_TILES:
+        return None
+    height, width = per_column * step, per_row * step
+    rows, cols = -(-height // factor), -(-width // factor)
+
+    def in_tiles(cells: int, length: int) -> np.ndarray:
+        """(cells/f,) cells of each block along one axis that lie in a tile (not a gap)."""
+        position = np.arange(cells * factor)
+        inside = (position % step < size) & (position < length)
+        return inside.reshape(cells, factor).sum(axis=1).astype(np.float32)
+
+    area = factor * factor
+    counts = np.zeros((3, rows, cols), dtype=np.float32)
+    counts[_GAP] = area - in_tiles(rows, height)[:, None] * in_tiles(cols, width)[None, :]
+    for window in several:
+        left, top = (int(value) for value in tile_origin(int(window), per_row, step))
+        regions = slot_regions[window]
+        offset_y, offset_x = top % factor, left % factor
+        blocks_y, blocks_x = -(-(offset_y + size) // factor), -(-(offset_x + size) // factor)
+        flags = np.zeros((blocks_y * factor, blocks_x * factor), dtype=np.float32)
+        flags[offset_y : offset_y + size, offset_x : offset_x + size] = regions[:, None] != regions[None, :]
+        sums = flags.reshape(blocks_y, factor, blocks_x, factor).sum(axis=(1, 3))
+        first_y, first_x = top // factor, left // factor
+        counts[_BLOCKED, first_y : first_y + blocks_y, first_x : first_x + blocks_x] += sums
+    counts[0] = area - counts[1:].sum(axis=0)
+    return counts
+
+
+def mean_colours(counts: np.ndarray, palette: np.ndarray, factor: int) -> np.ndarray:
+    """uint8 (rows, cols, C): each block's count-weighted mean of the ``palette`` (K, C)
+    colours, ``counts`` (K, rows, cols) float32 cells of each code per f×f block, rounded as
+    :func:`~explorer.views.density.block_mean_codes` rounds."""
+    area = factor * factor
+    total = np.full((*counts.shape[1:], palette.shape[1]), area // 2, dtype=np.float32)
+    for code, colour in enumerate(np.asarray(palette, dtype=np.uint8).astype(np.float32)):
+        total += counts[code][..., None] * colour
+    colours: np.ndarray = np.floor(total / area + 1e-4).astype(np.uint8)
+    return colours
+
 
 class MaskView(FigureView):
     """The M²×M² mask that a shifted block adds to the attention logits of one window:
@@ -123,7 +223,7 @@ class MaskView(FigureView):
         self.tile_selection.setZValue(20)
         overview.addItem(self.tile_selection, ignoreBounds=True)
         self.tile_labels = TextPool(overview)
-        self._masks: np.ndarray | None = None
+        self._masks: WindowMasks | None = None
         self._regions = np.zeros((0, 0), dtype=np.int64)
         self._overview_key: tuple[object, ...] | None = None
         self._overview_paths = LruCache(4)
@@ -268,8 +368,8 @@ class MaskView(FigureView):
             self._matrix_key = None
             self._overview_drawn = None
             if shift:
-                self._masks = cached_mask(rows, cols, window, shift)
-                self._regions = cached_slot_regions(rows, cols, window, shift)
+                self._masks = WindowMasks(rows, cols, window, shift)
+                self._regions = self._masks.slot_regions
             else:
                 self._masks = None
         self._draw_overview()
@@ -295,7 +395,7 @@ class MaskView(FigureView):
             return "mask"
         size = self._masks.shape[-1]
         title = f"mask of window {context.window} ({size}×{size}, framed at the right)"
-        if not self._masks[context.window].any():
+        if not self._masks.is_masked(context.window):
             title += ": all 0, the window holds one region"
         return title
 
@@ -436,12 +536,16 @@ class MaskView(FigureView):
         assert self._masks is not None
         size = self._masks.shape[-1]
         canvas = np.full((per_column, step, per_row, step), _GAP, dtype=np.uint8)
-        blocked = (self._masks != 0).astype(np.uint8) * _BLOCKED  # num_windows, N, N
+        blocked = (self._masks.full() != 0).astype(np.uint8) * _BLOCKED  # num_windows, N, N
         canvas[:, :size, :, :size] = blocked.reshape(per_column, per_row, size, size).transpose(0, 2, 1, 3)
         return canvas.reshape(per_column * step, per_row * step)
 
     def _tile_image(self, per_row: int, per_column: int, step: int, factor: int) -> np.ndarray:
         """uint8 RGB of the small multiples, each pixel the mean colour of factor×factor cells."""
+        if factor > 1:
+            counts = tile_code_counts(self._regions, per_row, per_column, step, factor)
+            if counts is not None:
+                return mean_colours(counts, self._palette(), factor)
         geometry_key = self._overview_key[:4] if self._overview_key else None
         canvas = self._overview_canvases.fetch(
             geometry_key, lambda: self._tile_canvas(per_row, per_column, step)
@@ -544,7 +648,7 @@ class MaskView(FigureView):
                 f"{context.shift_hint()}"
             )
         zero, blocked = MASK_COLORS[0.0], MASK_COLORS[MASK_VALUE]
-        masked = int((self._masks != 0).any(axis=(1, 2)).sum())
+        masked = self._masks.masked_windows()
         return (
             f"<span style='background-color:{zero}'>&nbsp;&nbsp;&nbsp;</span> 0: query and key "
             f"from the same region (attention allowed) &nbsp; "
@@ -552,7 +656,7 @@ class MaskView(FigureView):
             f"regions (softmax weight ≈ 0).<br>Strips: the official region of each slot (slots "
             f"are the window's tokens, row-major). {masked} of {len(self._masks)} windows, the last "
             f"row and column, need a mask; the others hold one region."
-            + ("" if self._masks[context.window].any() or self._exporting else _CLICK_HINT)
+            + ("" if self._masks.is_masked(context.window) or self._exporting else _CLICK_HINT)
             + (f" Overview: window numbers on one window in {self._tile_label_step} along rows and "
                f"columns." if self._tile_label_step > 1 else "")
         )
@@ -606,7 +710,7 @@ class MaskView(FigureView):
         i, j = slots
         assert self.context is not None
         regions = self._regions[self.context.window]
-        value = self._masks[self.context.window, i, j]
+        value = self._masks.value(self.context.window, i, j)
         return (
             f"query slot {i} = token {self._slot_token(i)}, region {regions[i]} · key slot {j} = "
             f"token {self._slot_token(j)}, region {regions[j]} · mask {value:g}"

@@ -13,20 +13,35 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from .items import Label
 
 __all__ = ["LruCache", "TextPool", "TextPoolCache"]
 
 
+def label_layer() -> QtWidgets.QGraphicsItem:
+    """An empty item to hold the labels of one pool: added to the view box once, it spares
+    each new label the view box's own ``addItem`` (a scene insertion, a re-parenting and an
+    auto-range request per label, the bulk of the cost of a first draw with hundreds of
+    labels). It paints nothing (an empty rectangle with no pen, flagged as holding no
+    contents); its children are placed in the view box's coordinates as they would be
+    directly in it."""
+    layer = QtWidgets.QGraphicsRectItem()
+    layer.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+    layer.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+    return layer
+
+
 class TextPool:
     """Reusable labels in one view box: a redraw reuses the labels it drew last time
-    (unchanged ones cost nothing) and hides the rest."""
+    (unchanged ones cost nothing) and hides the rest. The labels sit in one
+    :func:`label_layer` at depth ``z`` among the view box's items."""
 
     def __init__(self, viewbox: pg.ViewBox, z: float = 30.0) -> None:
         self._viewbox = viewbox
         self._z = z
+        self._layer: QtWidgets.QGraphicsItem | None = None
         self._items: list[Label] = []
         self._used = 0
 
@@ -44,9 +59,13 @@ class TextPool:
         angle: float = 0.0,
     ) -> Label:
         if self._used == len(self._items):
+            if self._layer is None:
+                self._layer = label_layer()
+                self._layer.setZValue(self._z)
+                self._viewbox.addItem(self._layer, ignoreBounds=True)
             item = Label()
             item.setZValue(self._z)
-            self._viewbox.addItem(item, ignoreBounds=True)
+            item.setParentItem(self._layer)
             self._items.append(item)
         item = self._items[self._used]
         self._used += 1
