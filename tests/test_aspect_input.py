@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from figure_views import dispose_views
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 from PIL import Image
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from explorer.controller import Controller, prepares_quickly
 from explorer.export.options import ExportOptions
@@ -105,10 +106,7 @@ def test_every_figure_draws_a_non_square_input_with_its_padding(qapp: QtWidgets.
             assert photo.shape[:2] == padded, name
             np.testing.assert_array_equal(photo[:height, :width], prepared.display)
     finally:
-        for view in views.values():
-            view.close()
-            view.deleteLater()
-        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        dispose_views(views)
 
 
 def test_a_photo_prepared_for_another_size_is_stretched_over_the_new_grid(qapp: QtWidgets.QApplication
@@ -126,10 +124,7 @@ def test_a_photo_prepared_for_another_size_is_stretched_over_the_new_grid(qapp: 
         assert (rect.width(), rect.height()) == (extent[1], extent[0])  # stretched over the new grid
         assert layer.padding_area().boundingRect().top() == 681  # the new padding, exactly
     finally:
-        for view in views.values():
-            view.close()
-            view.deleteLater()
-        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        dispose_views(views)
 
 
 # --- controller ----------------------------------------------------------------------------

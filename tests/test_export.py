@@ -10,13 +10,14 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from figure_views import dispose_views
 from PIL import Image
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtGui, QtWidgets
 
 from explorer import export
 from explorer.export import atomic, rendering
@@ -98,15 +99,6 @@ def result(settings_state, prepared):
     return answer
 
 
-def _dispose(views: Iterable[QtWidgets.QWidget]) -> None:
-    """Close and delete ``views`` now, not at a later turn of the event loop: no widget
-    (nor a parentless helper widget of pyqtgraph's menus) outlives its test."""
-    for view in views:
-        view.close()
-        view.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture
 def views(qapp, settings_state, prepared, result) -> Iterator[dict]:
     """Every figure, laid out offscreen; new for each test (the model's result is shared)."""
@@ -117,8 +109,7 @@ def views(qapp, settings_state, prepared, result) -> Iterator[dict]:
     for view in built.values():
         export.prepare_offscreen(view)
     yield built
-    _dispose(built.values())
-    built.clear()  # pytest keeps the dict until after teardown: let go of the views' menus now
+    dispose_views(built)
 
 
 @pytest.fixture
@@ -298,7 +289,7 @@ def test_slide_theme_is_white(views, settings_state, prepared, result) -> None:
         assert tuple(corner_slide) == (255, 255, 255)
         assert tuple(corner_screen) != (255, 255, 255)
     finally:
-        _dispose([slide])
+        dispose_views([slide])
 
 
 # --- the cyclic shift ------------------------------------------------------------------------

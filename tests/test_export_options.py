@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from figure_views import dispose_views
 from PIL import Image
-from PySide6 import QtCore, QtGui
+from PySide6 import QtGui
 
 from explorer import export
 from explorer.cli import build_parser
@@ -93,11 +94,7 @@ def views(qapp, state, prepared) -> Iterator[dict]:
     for view in built.values():
         export.prepare_offscreen(view)
     yield built
-    for view in built.values():
-        view.close()
-        view.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    built.clear()
+    dispose_views(built)
 
 
 # --- the options themselves ------------------------------------------------------------------

@@ -307,6 +307,7 @@ def test_a_decompression_bomb_is_noted(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def views():
     """Two small figures, laid out offscreen."""
+    from figure_views import dispose_views
     from PySide6 import QtWidgets
 
     from explorer import export
@@ -319,9 +320,7 @@ def views():
     for view in built.values():
         export.prepare_offscreen(view)
     yield built
-    for view in built.values():
-        view.close()
-        view.deleteLater()
+    dispose_views(built)
 
 
 def _listing(folder: Path) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from figure_views import dispose_views
 from PIL import Image, ImageFilter
 
 from explorer import export
@@ -49,10 +50,7 @@ def views(qapp):
     for view in built.values():
         export.prepare_offscreen(view)
     yield built
-    for view in built.values():
-        view.close()
-        view.deleteLater()
-    built.clear()
+    dispose_views(built)
 
 
 @pytest.mark.parametrize("name", FIGURE_NAMES)

@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from PySide6 import QtCore, QtWidgets
+from figure_views import dispose_views
+from PySide6 import QtWidgets
 
 from explorer.export.options import ExportOptions
 from explorer.export_job import ExportRequest, export_arguments
@@ -30,11 +31,7 @@ SWITCHES = {"architecture": ("split", "code", "paper"), "attention": ("rollout",
 def views(qapp: QtWidgets.QApplication):
     built = build_figures(STATE, prepare(load_image(PHOTO), 64), None, names=FIGURE_NAMES)
     yield built
-    for view in built.values():
-        view.close()
-        view.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
-    built.clear()  # pytest keeps the dict until after teardown: let go of the views' menus now
+    dispose_views(built)
 
 
 def test_the_switches_read_back_as_they_are_set(views) -> None:

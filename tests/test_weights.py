@@ -21,7 +21,14 @@ from pathlib import Path
 import pytest
 import torch
 from torch.nn import functional
-from weights_server import allow_only_loopback, catalogue_entry, refused_url, serve, write_catalogue
+from weights_server import (
+    allow_only_loopback,
+    catalogue_entry,
+    refused_url,
+    serve,
+    write_catalogue,
+    write_checkpoint,
+)
 
 from swin_model import CheckpointError, SwinConfig, SwinTransformer, load_checkpoint, preset, save_official
 from swin_model.bias_resize import resize_bias_table, table_window
@@ -70,10 +77,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small official-layout checkpoint (random weights) of the SMALL layout."""
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("served") / f"{NAME}.pth"
-    save_official(SwinTransformer(SMALL), path)
-    return path
+    return write_checkpoint(tmp_path_factory.mktemp("served"), NAME, SMALL)
 
 
 @pytest.fixture

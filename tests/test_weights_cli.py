@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
-from weights_server import catalogue_entry, refused_url, serve, write_catalogue
+from weights_server import catalogue_entry, refused_url, serve, write_catalogue, write_checkpoint
 
-from swin_model import SwinConfig, SwinTransformer, save_official
+from swin_model import SwinConfig
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "swin_test_patch4_window4_64"
@@ -23,10 +22,8 @@ RUN_TIMEOUT = 300
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("served") / f"{NAME}.pth"
-    save_official(SwinTransformer(SMALL), path)
-    return path
+    """A small official-layout checkpoint (random weights) of the SMALL layout."""
+    return write_checkpoint(tmp_path_factory.mktemp("served"), NAME, SMALL)
 
 
 @pytest.fixture

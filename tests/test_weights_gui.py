@@ -12,15 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from PySide6 import QtCore, QtWidgets
-from weights_server import allow_only_loopback, catalogue_entry, refused_url, serve, write_catalogue
+from weights_server import (
+    allow_only_loopback,
+    catalogue_entry,
+    refused_url,
+    serve,
+    write_catalogue,
+    write_checkpoint,
+)
 
 from explorer import MainWindow, lifetime
 from explorer.inference import ModelCache
 from explorer.settings import open_settings
 from explorer.weights_dialog import WeightsDialog, cached_checkpoints, open_weights_dialog
-from swin_model import SwinConfig, SwinTransformer, save_official
+from swin_model import SwinConfig
 from swin_model.weights import cached_path
 
 NAME = "swin_test_patch4_window4_64"
@@ -40,26 +46,31 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("served") / f"{NAME}.pth"
-    save_official(SwinTransformer(SMALL), path)
-    return path
+    """A small official-layout checkpoint (random weights) of the SMALL layout."""
+    return write_checkpoint(tmp_path_factory.mktemp("served"), NAME, SMALL)
 
 
-@pytest.fixture
-def window(qtbot, settings_file: Path, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+def open_window(qtbot, settings_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    """A window with its own cache folder and a catalogue of NAME, shown and with its first
+    model run on screen (release it with :func:`explorer.lifetime.release`)."""
     monkeypatch.setenv("SWIN_EXPLORER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SWIN_EXPLORER_CATALOGUE",
                        str(write_catalogue(tmp_path / "catalogue.json", catalogue_entry(NAME, SMALL))))
     settings = open_settings(settings_file)
     settings.setValue("controls/imageSizeSpin", TEST_SIZE)
     settings.sync()
-    main_window = MainWindow(settings=str(settings_file), cache=ModelCache(capacity=2))
+    window = MainWindow(settings=str(settings_file), cache=ModelCache(capacity=2))
+    window.show()
+    with qtbot.waitSignal(window.resultsShown, timeout=RUN_TIMEOUT_MS):
+        pass
+    return window
+
+
+@pytest.fixture
+def window(qtbot, settings_file: Path, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[MainWindow]:
+    main_window = open_window(qtbot, settings_file, tmp_path, monkeypatch)
     try:
-        main_window.show()
-        with qtbot.waitSignal(main_window.resultsShown, timeout=RUN_TIMEOUT_MS):
-            pass
         yield main_window
         main_window.close()
         assert main_window.worker_finished
@@ -184,17 +195,8 @@ def test_weights_downloaded_earlier_are_in_the_model_list_at_start(
     cache.mkdir(parents=True)
     cached = cache / f"{NAME}.pth"
     cached.write_bytes(checkpoint.read_bytes())
-    monkeypatch.setenv("SWIN_EXPLORER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("SWIN_EXPLORER_CATALOGUE",
-                       str(write_catalogue(tmp_path / "catalogue.json", catalogue_entry(NAME, SMALL))))
-    settings = open_settings(settings_file)
-    settings.setValue("controls/imageSizeSpin", TEST_SIZE)
-    settings.sync()
-    window = MainWindow(settings=str(settings_file), cache=ModelCache(capacity=2))
+    window = open_window(qtbot, settings_file, tmp_path, monkeypatch)
     try:
-        window.show()
-        with qtbot.waitSignal(window.resultsShown, timeout=RUN_TIMEOUT_MS):
-            pass
         combo = window.control("modelCombo")
         names = [combo.itemText(index) for index in range(combo.count())]
         assert names[-1] == f"{NAME}.pth"

@@ -16,8 +16,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import torch
 
-__all__ = ["WeightsServer", "allow_only_loopback", "refused_url", "serve"]
+from swin_model import SwinConfig, SwinTransformer, save_official
+
+__all__ = ["WeightsServer", "allow_only_loopback", "refused_url", "serve", "write_checkpoint"]
+
+def write_checkpoint(folder: Path, name: str, config: SwinConfig) -> Path:
+    """An official-layout checkpoint of ``config`` with random weights (seed 0), written as
+    ``folder/name.pth``."""
+    torch.manual_seed(0)
+    path = folder / f"{name}.pth"
+    save_official(SwinTransformer(config), path)
+    return path
+
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
